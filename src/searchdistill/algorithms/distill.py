@@ -1,0 +1,109 @@
+"""Policy iteration via search distillation.
+
+One iteration: collect episodes acting with Gumbel search over the true environment and record
+the search's `action_weights` (softmax of prior logits + completed Q); compute Monte-Carlo
+returns; then fit the network by cross-entropy to the weights and squared error to the returns,
+over real (not padded) steps only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+from searchdistill.algorithms.targets import monte_carlo_returns
+from searchdistill.envs.base import Environment, EnvState
+from searchdistill.networks.heads import mask_logits
+
+
+class Trajectory(NamedTuple):
+  """Time-major batch of episodes, padded to the environment's episode bound.
+
+  Attributes:
+    observation: observation pytree with leaves `[T, B, ...]`.
+    action_mask: bool `[T, B, A]`.
+    policy_target: float32 `[T, B, A]`, the search's action weights.
+    reward: float32 `[T, B]`.
+    valid: bool `[T, B]`, True on real steps.
+  """
+
+  observation: Any
+  action_mask: chex.Array
+  policy_target: chex.Array
+  reward: chex.Array
+  valid: chex.Array
+
+
+class Samples(NamedTuple):
+  """Flat training samples; `weight` is 1 for real steps and 0 for padding."""
+
+  observation: Any
+  action_mask: chex.Array
+  policy_target: chex.Array
+  value_target: chex.Array
+  weight: chex.Array
+
+
+def collect(env: Environment, search, params, key: chex.PRNGKey, states: EnvState):
+  """Plays a batch of episodes to the end with the search as the policy.
+
+  Finished episodes are frozen (the adapter never forwards their actions), and their steps are
+  marked invalid.
+
+  Args:
+    env: the environment.
+    search: `search(params, key, state) -> SearchOutput` for one state.
+    params: network parameters.
+    key: RNG key for the searches.
+    states: `EnvState` batch `[B]` of freshly reset episodes.
+
+  Returns:
+    a time-major `Trajectory` of length `env.max_episode_steps`.
+  """
+  batch_size = states.done.shape[0]
+  batched_search = jax.vmap(search, in_axes=(None, 0, 0))
+
+  def act(states, step_key):
+    out = batched_search(params, jax.random.split(step_key, batch_size), states)
+    next_states, reward = jax.vmap(env.step)(states, out.action)
+    record = Trajectory(states.observation, states.action_mask, out.action_weights,
+                        reward, ~states.done)
+    return next_states, record
+
+  keys = jax.random.split(key, env.max_episode_steps)
+  _, trajectory = jax.lax.scan(act, states, keys)
+  return trajectory
+
+
+def make_samples(trajectory: Trajectory, discount: float) -> Samples:
+  """Monte-Carlo targets, then flattens time and batch into one sample axis."""
+  returns = jax.vmap(monte_carlo_returns, in_axes=(1, 1, None), out_axes=1)(
+      trajectory.reward, trajectory.valid, discount)
+  flat = lambda x: x.reshape((-1,) + x.shape[2:])
+  return Samples(
+      observation=jax.tree.map(flat, trajectory.observation),
+      action_mask=flat(trajectory.action_mask), policy_target=flat(trajectory.policy_target),
+      value_target=flat(returns), weight=flat(trajectory.valid).astype(jnp.float32))
+
+
+def loss_fn(params, network, samples: Samples, *, value_loss_weight: float):
+  """Weighted mean over real samples of CE(search weights, policy) + w * (value - return)^2."""
+  out = network.apply(params, samples.observation)
+  log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
+  policy_loss = -jnp.sum(
+      jnp.where(samples.action_mask, samples.policy_target * log_policy, 0.0), axis=-1)
+  value_loss = jnp.square(out.value - samples.value_target)
+  denominator = jnp.maximum(jnp.sum(samples.weight), 1.0)
+  policy_loss = jnp.sum(samples.weight * policy_loss) / denominator
+  value_loss = jnp.sum(samples.weight * value_loss) / denominator
+  total = policy_loss + value_loss_weight * value_loss
+  return total, dict(policy_loss=policy_loss, value_loss=value_loss)
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                     optax.adam(config.learning_rate))

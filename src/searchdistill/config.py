@@ -1,0 +1,219 @@
+"""One typed configuration schema for every algorithm, with presets and validation.
+
+A run is described by a frozen `Config`. It is built in three layers, later layers winning:
+the preset (`cpu` or `paper`), then explicit values (CLI flags and `key=value` overrides).
+Nothing is applied after the explicit values, so a default can never replace something the
+user asked for.
+
+Every problem in the input is reported as a `ConfigError` with one message naming the
+offending key, before any environment is built or any function is compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from typing import Any, Mapping, Optional
+
+import yaml
+
+ALGORITHMS = ("distill",)
+LOGGERS = ("jsonl", "tensorboard", "wandb")
+
+
+class ConfigError(ValueError):
+  """A configuration problem, reported to the user as a single line."""
+
+
+def _field(default: Any, help: str, *, low: Optional[float] = None,
+           high: Optional[float] = None, choices: Optional[tuple] = None):
+  return dataclasses.field(
+      default=default,
+      metadata=dict(help=help, low=low, high=high, choices=choices))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+  """Everything that defines a run. Field names follow the seed project where it has one."""
+
+  # What to run.
+  algo: str = _field("distill", "Training algorithm.", choices=ALGORITHMS)
+  env: str = _field("BinPack-v2", "Environment id (a Jumanji id such as BinPack-v2).")
+  seed: int = _field(0, "Seed of the training RNG stream.", low=0)
+
+  # Budget.
+  max_num_iters: int = _field(1000, "Training iterations (collect + learn).", low=1)
+  minutes: float = _field(0.0, "Wall-clock budget in minutes; 0 means no limit.", low=0)
+
+  # Collection and learning.
+  rollout_batch_size: int = _field(64, "Episodes collected per iteration.", low=1)
+  training_batch_size: int = _field(256, "Samples per SGD step.", low=1)
+  num_epochs: int = _field(2, "Passes over each iteration's data.", low=1)
+  learning_rate: float = _field(1e-3, "Adam learning rate.", low=0, high=1)
+  max_grad_norm: float = _field(1.0, "Global-norm gradient clipping threshold.", low=0)
+  value_loss_weight: float = _field(1.0, "Weight of the value loss in the total loss.", low=0)
+  discount: float = _field(1.0, "Discount of the Monte-Carlo value targets.", low=0, high=1)
+
+  # Search.
+  num_simulations: int = _field(16, "Search simulations per decision.", low=1)
+  max_num_considered_actions: int = _field(
+      16, "Actions sampled at the root by Gumbel top-k.", low=1)
+  gumbel_scale: float = _field(1.0, "Scale of the root Gumbel noise while training.", low=0)
+
+  # Network.
+  num_transformer_layers: int = _field(2, "Encoder depth.", low=1, high=64)
+  transformer_num_heads: int = _field(2, "Attention heads.", low=1, high=64)
+  transformer_key_size: int = _field(16, "Key size; model width = heads x key size.", low=1)
+  transformer_mlp_ratio: int = _field(2, "Feed-forward width as a multiple of the model width.",
+                                      low=1)
+
+  # Evaluation.
+  eval_batch_size: int = _field(128, "Held-out episodes per evaluation.", low=1)
+  eval_every: int = _field(10, "Evaluate every this many iterations; 0 disables.", low=0)
+  eval_simulations: int = _field(
+      16, "Simulations of the search evaluation; 0 evaluates the network only.", low=0)
+
+  # Outputs.
+  checkpoint_every: int = _field(10, "Checkpoint every this many iterations.", low=1)
+  keep_checkpoints: int = _field(3, "Most recent checkpoints to keep.", low=1)
+  logger: str = _field("jsonl", "Extra logging backend besides metrics.jsonl.", choices=LOGGERS)
+
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  def to_yaml(self) -> str:
+    return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Chosen by measurement on a 2-core CPU (see README and benchmarks/).
+    "cpu": {},
+    # The seed project's table (GPU scale).
+    "paper": dict(
+        rollout_batch_size=1024, training_batch_size=4096, learning_rate=1e-3,
+        max_num_iters=800, num_transformer_layers=4, transformer_num_heads=4,
+        transformer_key_size=32, num_simulations=32, num_epochs=1,
+        eval_batch_size=1024, eval_simulations=32),
+    # Tiny sizes for tests and smoke runs: compiles fast, learns nothing in particular.
+    "tiny": dict(
+        rollout_batch_size=4, training_batch_size=16, max_num_iters=2, num_epochs=1,
+        num_simulations=2, max_num_considered_actions=2, num_transformer_layers=1,
+        transformer_num_heads=1, transformer_key_size=4, transformer_mlp_ratio=1,
+        eval_batch_size=4, eval_every=1, eval_simulations=2, checkpoint_every=1),
+}
+
+
+def _suggest(name: str, options) -> str:
+  close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+  return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _coerce(name: str, value: Any) -> Any:
+  """Converts `value` (possibly a string from the command line) to the field's type."""
+  hint = typing.get_type_hints(Config)[name]
+  if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+    hint = next(a for a in typing.get_args(hint) if a is not type(None))
+  if isinstance(value, str) and hint is not str:
+    try:
+      value = yaml.safe_load(value)
+    except yaml.YAMLError:
+      pass
+  if hint is bool:
+    if isinstance(value, bool):
+      return value
+  elif hint is int:
+    if isinstance(value, int) and not isinstance(value, bool):
+      return value
+    if isinstance(value, float) and value.is_integer():
+      return int(value)
+  elif hint is float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      return float(value)
+  elif hint is str:
+    if isinstance(value, str):
+      return value
+  raise ConfigError(
+      f"{name} must be of type {hint.__name__}, got {value!r} ({type(value).__name__})")
+
+
+def _check_field(name: str, value: Any) -> None:
+  meta = FIELDS[name].metadata
+  if isinstance(value, float) and not math.isfinite(value):
+    raise ConfigError(f"{name} must be finite, got {value}")
+  if meta["choices"] is not None and value not in meta["choices"]:
+    raise ConfigError(f"{name} must be one of {', '.join(meta['choices'])}, got {value!r}"
+                      + _suggest(str(value), meta["choices"]))
+  if meta["low"] is not None and value < meta["low"]:
+    raise ConfigError(f"{name} must be >= {meta['low']}, got {value}")
+  if meta["high"] is not None and value > meta["high"]:
+    raise ConfigError(f"{name} must be <= {meta['high']}, got {value}")
+
+
+def make_config(preset: str = "cpu", overrides: Optional[Mapping[str, Any]] = None) -> Config:
+  """Builds a validated config: the preset's values, then `overrides` on top.
+
+  Args:
+    preset: name of a preset in `PRESETS`.
+    overrides: field name -> value; strings are parsed as YAML scalars ("1e-3", "true").
+
+  Raises:
+    ConfigError: unknown preset or key, wrong type, value out of range.
+  """
+  if preset not in PRESETS:
+    raise ConfigError(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}"
+                      + _suggest(preset, PRESETS))
+  values: dict[str, Any] = dict(PRESETS[preset])
+  for name, value in (overrides or {}).items():
+    if name not in FIELDS:
+      raise ConfigError(f"unknown config key '{name}'" + _suggest(name, FIELDS))
+    values[name] = _coerce(name, value)
+  config = Config(**values)
+  for name in FIELDS:
+    _check_field(name, getattr(config, name))
+  return config
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+  """Parses `key=value` strings, rejecting anything that is not one."""
+  overrides = {}
+  for item in items:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+      raise ConfigError(f"expected key=value, got '{item}'")
+    overrides[key.strip().replace("-", "_")] = value.strip()
+  return overrides
+
+
+def load_config(path) -> Config:
+  """Reads a `config.yaml` written by a run; raises `ConfigError` naming the file on failure."""
+  try:
+    with open(path) as f:
+      raw = yaml.safe_load(f)
+  except FileNotFoundError:
+    raise ConfigError(f"{path}: no such file") from None
+  except (OSError, yaml.YAMLError) as e:
+    raise ConfigError(f"{path}: cannot read config ({e.__class__.__name__})") from None
+  if not isinstance(raw, dict):
+    raise ConfigError(f"{path}: not a config mapping")
+  try:
+    return make_config("cpu", raw)
+  except ConfigError as e:
+    raise ConfigError(f"{path}: {e}") from None
+
+
+def check_runtime(config: Config, *, num_actions: int, num_devices: int) -> None:
+  """Checks the combinations that depend on the environment and the machine."""
+  if config.max_num_considered_actions > num_actions:
+    raise ConfigError(
+        f"max_num_considered_actions={config.max_num_considered_actions} exceeds the "
+        f"{num_actions} actions of {config.env}")
+  for name in ("rollout_batch_size", "training_batch_size", "eval_batch_size"):
+    value = getattr(config, name)
+    if value % num_devices:
+      raise ConfigError(
+          f"{name}={value} is not divisible by the {num_devices} local devices")

@@ -1,0 +1,51 @@
+"""The environment protocol every algorithm is written against.
+
+An environment is a pure-JAX object with flat discrete actions and an action mask. All methods
+work on one unbatched instance; callers `vmap` them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol
+
+import chex
+
+
+class EnvState(NamedTuple):
+  """One environment instance as the algorithms see it (batched by the caller's `vmap`).
+
+  Attributes:
+    inner: the wrapped environment's own state.
+    observation: the observation of `inner`, the network's input.
+    action_mask: bool `[num_actions]`, the valid flat actions; all False once `done`.
+    done: scalar bool, True once the episode has ended.
+  """
+
+  inner: Any
+  observation: Any
+  action_mask: chex.Array
+  done: chex.Array
+
+
+class Environment(Protocol):
+  """A single-agent environment with flat discrete actions and an action mask.
+
+  Attributes:
+    env_id: the id the environment was made from.
+    num_actions: number of flat actions.
+    max_episode_steps: an upper bound on the length of an episode.
+  """
+
+  env_id: str
+  num_actions: int
+  max_episode_steps: int
+
+  def reset(self, key: chex.PRNGKey) -> EnvState:
+    """Samples an instance."""
+
+  def step(self, state: EnvState, action: chex.Array) -> tuple[EnvState, chex.Array]:
+    """Applies a flat action; returns the next state and the float32 reward.
+
+    An invalid action (or any action once `done`) is never forwarded to the wrapped
+    environment: the state is kept, the reward is 0 and the episode is over.
+    """

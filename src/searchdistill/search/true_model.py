@@ -1,0 +1,96 @@
+"""Gumbel MuZero search whose model is the true environment.
+
+The search tree's embeddings are `EnvState`s: expanding a node steps the real environment. Masks
+are applied at every node, not only the root, because `mctx` masks only the root's
+`invalid_actions`: each child's prior logits are masked with the child's own action mask, and
+a transition that ends the episode gets discount 0 and value 0, so nothing beyond a terminal
+node contributes to any Q-value.
+
+Each episode is searched with its own RNG key (`vmap` over rows of a batch-1 search), so the
+results do not depend on how the batch is split across devices.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+from searchdistill.envs.base import Environment, EnvState
+from searchdistill.networks.heads import mask_logits
+
+
+class SearchOutput(NamedTuple):
+  """Result of searching from one state.
+
+  Attributes:
+    action: int32 scalar, the action chosen by the search (valid whenever one exists).
+    action_weights: float32 `[num_actions]`, softmax(prior logits + completed Q) over valid
+      actions: the policy-improvement target.
+    root_value: float32 scalar, the search's value estimate at the root.
+    tree: the `mctx.Tree` with batch size 1 when requested, else None.
+  """
+
+  action: chex.Array
+  action_weights: chex.Array
+  root_value: chex.Array
+  tree: Any = None
+
+
+def evaluate_states(network, params, states: EnvState):
+  """Masked prior logits and values (0 once done) for a batch of states."""
+  out = network.apply(params, states.observation)
+  logits = mask_logits(out.logits, states.action_mask)
+  return logits, jnp.where(states.done, 0.0, out.value)
+
+
+def make_search(
+    env: Environment, network, *, num_simulations: int, max_num_considered_actions: int,
+    gumbel_scale: float, discount: float, return_tree: bool = False,
+) -> Callable[[Any, chex.PRNGKey, EnvState], SearchOutput]:
+  """Builds `search(params, key, state) -> SearchOutput` for one unbatched state.
+
+  Args:
+    env: the environment whose true `step` is the search's model.
+    network: a Flax module mapping observations to `PolicyValue`.
+    num_simulations: simulations per search.
+    max_num_considered_actions: root actions sampled by Gumbel top-k.
+    gumbel_scale: scale of the root Gumbel noise (0 for a deterministic search).
+    discount: discount applied between non-terminal transitions.
+    return_tree: also return the search tree (for tests and diagnostics).
+  """
+
+  def recurrent_fn(params, rng_key, action, states):
+    del rng_key  # The true dynamics are deterministic.
+    next_states, reward = jax.vmap(env.step)(states, action)
+    logits, value = evaluate_states(network, params, next_states)
+    step_discount = jnp.where(next_states.done, 0.0, discount).astype(jnp.float32)
+    return mctx.RecurrentFnOutput(
+        reward=reward, discount=step_discount, prior_logits=logits, value=value), next_states
+
+  def search(params, key: chex.PRNGKey, state: EnvState) -> SearchOutput:
+    states = jax.tree.map(lambda x: x[None], state)
+    logits, value = evaluate_states(network, params, states)
+    output = mctx.gumbel_muzero_policy(
+        params=params, rng_key=key,
+        root=mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
+        recurrent_fn=recurrent_fn, num_simulations=num_simulations,
+        invalid_actions=~states.action_mask,
+        max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale)
+    # mctx fills an all-invalid row with uniform weights; a finished state has no target.
+    weights = jnp.where(states.action_mask, output.action_weights, 0.0)
+    return SearchOutput(
+        action=output.action[0], action_weights=weights[0],
+        root_value=output.search_tree.node_values[0, 0],
+        tree=output.search_tree if return_tree else None)
+
+  return search
+
+
+def greedy_action(network, params, states: EnvState) -> chex.Array:
+  """The network's most likely valid action for each of a batch of states."""
+  logits, _ = evaluate_states(network, params, states)
+  return jnp.argmax(logits, axis=-1).astype(jnp.int32)

@@ -1,0 +1,28 @@
+"""Evaluation of a saved run or checkpoint on the held-out instances."""
+
+from __future__ import annotations
+
+import jax
+
+from searchdistill.training import checkpoint as ckpt
+from searchdistill.training.components import build
+from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
+from searchdistill.training.loop import load_run_config
+
+
+def load_trained(path, devices=None):
+  """Restores `(components, train_state, meta)` from a run directory or checkpoint."""
+  config = load_run_config(path)
+  parts = build(config, devices)
+  state, meta = ckpt.restore(path, parts.init_state())
+  return parts, state, meta
+
+
+def evaluate_checkpoint(path, *, episodes: int, simulations: int) -> dict:
+  """Mean return +- standard error over `episodes` held-out instances."""
+  parts, state, meta = load_trained(path)
+  evaluator = make_evaluator(parts.env, parts.network, num_simulations=simulations,
+                             config=parts.config)
+  returns = jax.device_get(evaluator(state.params, eval_keys(episodes)))
+  return dict(summarize(returns), env=parts.config.env, simulations=simulations,
+              iteration=int(meta["iteration"]), checkpoint=str(ckpt.resolve(path)[0]))

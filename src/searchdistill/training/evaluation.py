@@ -1,0 +1,62 @@
+"""Evaluation on a fixed, seeded set of held-out instances.
+
+The instances come from a key stream that training never uses (training keys descend from
+`fold_in(key(seed), 0)`, evaluation keys from `fold_in(key(EVAL_SEED), 1)`), and are the same
+for every run, so numbers from different runs and algorithms are comparable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from searchdistill.search import greedy_action, make_search
+
+EVAL_SEED = 20_221_122
+
+
+def eval_keys(num_episodes: int):
+  return jax.random.split(jax.random.fold_in(jax.random.key(EVAL_SEED), 1), num_episodes)
+
+
+def make_evaluator(env, network, *, num_simulations: int, config):
+  """Builds `evaluate(params, keys) -> returns [N]`: greedy if `num_simulations` is 0.
+
+  The search evaluation is deterministic (no Gumbel noise) and acts with the search's choice.
+  """
+  if num_simulations:
+    search = jax.vmap(make_search(
+        env, network, num_simulations=num_simulations,
+        max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
+        gumbel_scale=0.0, discount=config.discount), in_axes=(None, 0, 0))
+    choose = lambda params, states, key: search(
+        params, jax.random.split(key, states.done.shape[0]), states).action
+  else:
+    choose = lambda params, states, key: greedy_action(network, params, states)
+
+  @jax.jit
+  def evaluate(params, keys):
+    states = jax.vmap(env.reset)(keys)
+
+    def act(carry, step_key):
+      states, returns = carry
+      next_states, reward = jax.vmap(env.step)(states, choose(params, states, step_key))
+      return (next_states, returns + reward), None
+
+    step_keys = jax.random.split(jax.random.key(0), env.max_episode_steps)
+    (_, returns), _ = jax.lax.scan(act, (states, jnp.zeros(keys.shape[0])), step_keys)
+    return returns
+
+  return evaluate
+
+
+def summarize(returns) -> dict:
+  """Mean, standard error and count of per-episode returns."""
+  returns = np.asarray(returns, dtype=np.float64)
+  n = len(returns)
+  stderr = float(returns.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+  return {"mean": float(returns.mean()), "stderr": stderr, "episodes": n}
+

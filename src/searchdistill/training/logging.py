@@ -1,0 +1,99 @@
+"""Metric sinks: `metrics.jsonl` always, TensorBoard or Weights & Biases on request.
+
+The optional backends are imported only when chosen, so neither is a dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+from typing import Optional
+
+
+class MetricsLog:
+  """Appends one JSON object per iteration to `RUN/metrics.jsonl` and forwards to a backend."""
+
+  def __init__(self, run_dir, backend: str = "jsonl", config: Optional[dict] = None):
+    self.path = pathlib.Path(run_dir) / "metrics.jsonl"
+    self._file = open(self.path, "a", buffering=1)
+    self._backend = _open_backend(backend, pathlib.Path(run_dir), config or {})
+
+  @staticmethod
+  def truncate(run_dir, num_lines: int) -> None:
+    """Keeps the first `num_lines` lines: the ones written before the checkpoint resumed from."""
+    path = pathlib.Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+      return
+    lines = path.read_text().splitlines(keepends=True)[:num_lines]
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(lines))
+    os.replace(tmp, path)
+
+  def line_count(self) -> int:
+    self._file.flush()
+    return sum(1 for _ in open(self.path))
+
+  def write(self, record: dict) -> None:
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+             for k, v in record.items()}
+    self._file.write(json.dumps(clean) + "\n")
+    self._file.flush()
+    if self._backend is not None:
+      self._backend(record)
+
+  def close(self) -> None:
+    self._file.close()
+    if self._backend is not None and hasattr(self._backend, "close"):
+      self._backend.close()
+
+
+def read_metrics(run_dir) -> list[dict]:
+  path = pathlib.Path(run_dir) / "metrics.jsonl"
+  if not path.exists():
+    return []
+  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class _TensorBoard:
+  def __init__(self, run_dir: pathlib.Path):
+    from tensorboardX import SummaryWriter
+    self._writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+  def __call__(self, record: dict) -> None:
+    step = int(record["iteration"])
+    for key, value in record.items():
+      if key != "iteration" and isinstance(value, (int, float)):
+        self._writer.add_scalar(key, value, step)
+    self._writer.flush()
+
+  def close(self) -> None:
+    self._writer.close()
+
+
+class _WandB:
+  def __init__(self, run_dir: pathlib.Path, config: dict):
+    os.environ.setdefault("WANDB_DIR", str(run_dir))
+    os.environ.setdefault("WANDB_MODE", "offline")
+    import wandb
+    self._run = wandb.init(project="searchdistill", config=config, dir=str(run_dir),
+                           reinit="finish_previous")
+
+  def __call__(self, record: dict) -> None:
+    self._run.log({k: v for k, v in record.items() if k != "iteration"},
+                  step=int(record["iteration"]))
+
+  def close(self) -> None:
+    self._run.finish()
+
+
+def _open_backend(name: str, run_dir: pathlib.Path, config: dict):
+  if name == "jsonl":
+    return None
+  try:
+    return _TensorBoard(run_dir) if name == "tensorboard" else _WandB(run_dir, config)
+  except ImportError:
+    package = "tensorboardX" if name == "tensorboard" else "wandb"
+    raise RuntimeError(f"logger={name} needs the '{package}' package: "
+                       f"pip install 'searchdistill[{name}]'") from None

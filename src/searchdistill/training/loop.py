@@ -1,0 +1,191 @@
+"""The training loop shared by every algorithm: budget, evaluation, checkpoints, logs, signals."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import signal
+import time
+from typing import Optional
+
+import jax
+import numpy as np
+
+from searchdistill.config import Config, ConfigError, load_config
+from searchdistill.training import checkpoint as ckpt
+from searchdistill.training.components import build
+from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
+from searchdistill.training.learner import make_iteration
+from searchdistill.training.logging import MetricsLog
+from searchdistill.training.progress import Progress
+
+
+# A resumed run may get a new budget (or a new log sink); anything else would change the run.
+RESUMABLE_CHANGES = ("max_num_iters", "minutes", "logger", "eval_every", "checkpoint_every")
+
+
+class NonFiniteError(RuntimeError):
+  """A loss or parameter became NaN or infinite."""
+
+
+class _StopRequest:
+  """Turns SIGINT/SIGTERM into a flag checked between iterations."""
+
+  def __init__(self):
+    self.signal_name: Optional[str] = None
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+      try:
+        self._previous[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # Not the main thread: leave signals alone.
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    self.signal_name = signal.Signals(signum).name
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def _check_finite(metrics: dict, params) -> None:
+  for name in ("train/policy_loss", "train/value_loss"):
+    if not math.isfinite(metrics[name]):
+      raise NonFiniteError(f"{name} became {metrics[name]}")
+  for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+    if not np.all(np.isfinite(np.asarray(leaf))):
+      raise NonFiniteError(f"parameter {jax.tree_util.keystr(path)} is not finite")
+
+
+def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
+  """Creates `out` for a new run, or checks it for a resume; never overwrites results."""
+  config_path = out / "config.yaml"
+  if resume:
+    saved = load_config(config_path)
+    changed = [k for k in config.to_dict()
+               if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES]
+    if changed:
+      raise ConfigError(f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
+                        f"{', '.join(changed)} differ from {config_path}")
+    config_path.write_text(config.to_yaml())
+    return
+  if config_path.exists() or (out / "checkpoints").exists():
+    raise ConfigError(f"{out} already holds a run; use --resume {out} or another --out")
+  out.mkdir(parents=True, exist_ok=True)
+  config_path.write_text(config.to_yaml())
+
+
+def train(config: Config, out, *, resume: bool = False, devices=None,
+          show_progress: bool = True, stop_after: Optional[int] = None) -> dict:
+  """Trains until `max_num_iters`, the `minutes` budget, or a stop signal.
+
+  Args:
+    config: the run's config.
+    out: the run directory.
+    resume: continue from the run's latest complete checkpoint.
+    devices: devices to shard over (default: all local devices).
+    show_progress: draw a progress bar on the console.
+    stop_after: stop (with a checkpoint) after this many iterations in this process; for tests.
+
+  Returns:
+    a summary with the final iteration and evaluation.
+  """
+  out = pathlib.Path(out)
+  parts = build(config, devices)  # Validates env id and combinations before compiling.
+  if resume:
+    ckpt.resolve(out)
+  prepare_run_dir(config, out, resume)
+
+  state = parts.init_state()
+  elapsed_before, best = 0.0, -math.inf
+  if resume:
+    state, meta = ckpt.restore(out, state)
+    elapsed_before, best = meta["wall_seconds"], meta.get("best_eval", -math.inf)
+    MetricsLog.truncate(out, meta["metrics_lines"])
+  state = parts.parallel.replicate(state)
+
+  iteration = make_iteration(config, parts.env, parts.network, parts.optimizer,
+                             parts.search(), parts.parallel)
+  greedy_eval = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
+  search_eval = (make_evaluator(parts.env, parts.network,
+                                num_simulations=config.eval_simulations, config=config)
+                 if config.eval_simulations else None)
+  keys = eval_keys(config.eval_batch_size)
+
+  log = MetricsLog(out, config.logger, config.to_dict())
+  checkpointer = ckpt.Checkpointer(out, config.keep_checkpoints)
+  budget = config.minutes * 60 or math.inf
+  start = time.perf_counter() - elapsed_before
+  progress = Progress(config.max_num_iters, budget, enabled=show_progress)
+  summary: dict = {}
+  last_eval: dict = {}
+
+  def save(best_copy: bool = False):
+    meta = dict(config=config.to_dict(), wall_seconds=time.perf_counter() - start,
+                metrics_lines=log.line_count(), best_eval=best)
+    checkpointer.save(jax.device_get(state), meta, best=best_copy)
+
+  def evaluate():
+    record = {}
+    greedy = summarize(greedy_eval(state.params, keys))
+    record.update({"eval/greedy/mean": greedy["mean"], "eval/greedy/stderr": greedy["stderr"]})
+    if search_eval is not None:
+      searched = summarize(search_eval(state.params, keys))
+      record.update({"eval/search/mean": searched["mean"],
+                     "eval/search/stderr": searched["stderr"]})
+    return record
+
+  done_here = 0
+  try:
+    with _StopRequest() as stop, progress:
+      while int(state.iteration) < config.max_num_iters:
+        tick = time.perf_counter()
+        state, metrics = iteration(state)
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        seconds = time.perf_counter() - tick
+        _check_finite(metrics, state.params)
+        step = int(state.iteration)
+        record = {"iteration": step, "wall_seconds": time.perf_counter() - start,
+                  "env_steps": float(state.env_steps),
+                  "decisions_per_second": metrics["rollout/env_steps"] / seconds, **metrics}
+        is_last = step >= config.max_num_iters or time.perf_counter() - start >= budget
+        if config.eval_every and (step % config.eval_every == 0 or is_last):
+          last_eval = evaluate()
+          record.update(last_eval)
+          record["wall_seconds_after_eval"] = time.perf_counter() - start
+          progress.note(last_eval)
+        log.write(record)
+        progress.update(step, record, time.perf_counter() - start)
+        done_here += 1
+        new_best = "eval/greedy/mean" in record and record["eval/greedy/mean"] > best
+        if new_best:
+          best = record["eval/greedy/mean"]
+        stopping = (is_last or stop.signal_name is not None
+                    or (stop_after is not None and done_here >= stop_after))
+        if step % config.checkpoint_every == 0 or stopping:
+          save()
+        if new_best:
+          save(best_copy=True)
+        if stopping:
+          summary["stopped_by"] = stop.signal_name or ("budget" if is_last else "stop_after")
+          break
+  finally:
+    checkpointer.close()
+    log.close()
+  summary.update(iteration=int(state.iteration), wall_seconds=time.perf_counter() - start,
+                 **last_eval)
+  return summary
+
+
+def load_run_config(path) -> Config:
+  """The config of a run directory or checkpoint (from the checkpoint's own metadata)."""
+  _, meta = ckpt.read_meta(path)
+  try:
+    from searchdistill.config import make_config
+    return make_config("cpu", meta["config"])
+  except ConfigError as e:
+    raise ckpt.CheckpointError(f"{path}: checkpoint config is invalid ({e})") from None
+
