@@ -119,10 +119,17 @@ def _coerce(name: str, value: Any) -> Any:
   if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
     hint = next(a for a in typing.get_args(hint) if a is not type(None))
   if isinstance(value, str) and hint is not str:
-    try:
-      value = yaml.safe_load(value)
-    except yaml.YAMLError:
-      pass
+    for parse in ((int, float) if hint is int else (float,) if hint is float else ()):
+      try:
+        value = parse(value)
+        break
+      except ValueError:
+        pass
+    else:
+      try:
+        value = yaml.safe_load(value)
+      except yaml.YAMLError:
+        pass
   if hint is bool:
     if isinstance(value, bool):
       return value

@@ -1,0 +1,32 @@
+"""Shared test setup: two host devices, a persistent compilation cache, tiny shared pieces."""
+
+import os
+
+# Before JAX is imported anywhere: two CPU devices so every test also exercises sharding.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(os.path.dirname(__file__), "..", ".cache", "xla"))
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+@pytest.fixture(scope="session")
+def binpack():
+  from searchdistill.envs import make_environment
+  return make_environment("BinPack-v2")
+
+
+@pytest.fixture(scope="session")
+def tiny_network():
+  from searchdistill.networks import BinPackNetwork
+  return BinPackNetwork(num_layers=1, num_heads=1, key_size=4, mlp_ratio=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_params(binpack, tiny_network):
+  state = binpack.reset(jax.random.key(0))
+  return tiny_network.init(jax.random.key(1), jax.tree.map(lambda x: x[None], state.observation))

@@ -1,0 +1,137 @@
+"""Invariants of Gumbel search over the true environment."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from searchdistill.envs.base import EnvState
+from searchdistill.networks import MLPNetwork
+from searchdistill.search import make_search
+
+NUM_SIMULATIONS = 8
+
+
+@pytest.fixture(scope="module")
+def batched_search(binpack, tiny_network):
+  search = make_search(binpack, tiny_network, num_simulations=NUM_SIMULATIONS,
+                       max_num_considered_actions=4, gumbel_scale=1.0, discount=1.0,
+                       return_tree=True)
+  return jax.jit(jax.vmap(search, in_axes=(None, 0, 0)))
+
+
+def _random_states(env, key, batch_size):
+  """Fresh instances advanced by a random number of random valid steps (some finished)."""
+  reset_key, walk_key, length_key = jax.random.split(key, 3)
+  states = jax.vmap(env.reset)(jax.random.split(reset_key, batch_size))
+  lengths = jax.random.randint(length_key, (batch_size,), 0, 22)
+
+  def walk(states, step):
+    t, k = step
+    logits = jnp.where(states.action_mask, jax.random.gumbel(k, states.action_mask.shape), -jnp.inf)
+    action = jnp.argmax(logits, axis=-1)
+    stepped, _ = jax.vmap(env.step)(states, action)
+    keep = t < lengths
+    return jax.tree.map(lambda a, b: jnp.where(
+        keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b), stepped, states), None
+
+  steps = (jnp.arange(22), jax.random.split(walk_key, 22))
+  return jax.lax.scan(walk, states, steps)[0]
+
+
+random_states = jax.jit(_random_states, static_argnums=(0, 2))
+
+
+@pytest.mark.parametrize("batch_size", [1, 6])
+@pytest.mark.parametrize("seed", range(6))
+def test_search__never_chooses_an_invalid_action(binpack, tiny_params, batched_search, seed,
+                                                 batch_size):
+  states = random_states(binpack, jax.random.key(seed), batch_size)
+  out = jax.device_get(batched_search(
+      tiny_params, jax.random.split(jax.random.key(100 + seed), batch_size), states))
+  mask, done = np.asarray(states.action_mask), np.asarray(states.done)
+  weights = np.asarray(out.action_weights)
+
+  # At the root: the chosen action is valid whenever one exists.
+  for row in range(batch_size):
+    if not done[row]:
+      assert mask[row, out.action[row]]
+  # Weights form a distribution over valid actions (and are all zero without any).
+  assert np.all(np.isfinite(weights)) and np.all(weights >= 0)
+  assert np.all(weights[~mask] == 0)
+  np.testing.assert_allclose(weights.sum(-1), np.where(done, 0.0, 1.0), atol=1e-5)
+
+  # Inside the tree: every visited edge leaves a non-terminal node by a valid action; edges out
+  # of terminal nodes reach nodes with no reward and no value.
+  tree = out.tree
+  node_mask = np.asarray(tree.embeddings.action_mask)[:, 0]   # [B, nodes, A]
+  node_done = np.asarray(tree.embeddings.done)[:, 0]
+  parents, actions = np.asarray(tree.parents)[:, 0], np.asarray(tree.action_from_parent)[:, 0]
+  visits = np.asarray(tree.node_visits)[:, 0]
+  values = np.asarray(tree.node_values)[:, 0]
+  rewards = np.asarray(tree.children_rewards)[:, 0]
+  checked = 0
+  for row in range(batch_size):
+    for node in range(1, NUM_SIMULATIONS + 1):
+      if visits[row, node] == 0:
+        continue
+      parent, action = parents[row, node], actions[row, node]
+      if node_done[row, parent]:
+        assert node_done[row, node] and rewards[row, parent, action] == 0
+        assert values[row, node] == 0
+      else:
+        assert node_mask[row, parent, action], (row, node, parent, action)
+        checked += 1
+  assert checked > 0 or np.all(done)
+
+
+def test_search__all_invalid_row_stays_finite(binpack, tiny_params, batched_search):
+  states = random_states(binpack, jax.random.key(7), 2)
+  finished = states._replace(action_mask=jnp.zeros_like(states.action_mask),
+                             done=jnp.ones_like(states.done))
+  out = batched_search(tiny_params, jax.random.split(jax.random.key(8), 2), finished)
+  assert np.all(np.isfinite(np.asarray(out.action_weights)))
+  assert np.all(np.asarray(out.action_weights) == 0)
+  assert np.all(np.isfinite(np.asarray(out.root_value)))
+
+
+class Bandit:
+  """A one-step environment with known rewards per arm and a fixed action mask."""
+
+  env_id = "bandit"
+  max_episode_steps = 1
+
+  def __init__(self, rewards, mask):
+    self.rewards, self.mask = jnp.asarray(rewards, jnp.float32), jnp.asarray(mask)
+    self.num_actions = len(rewards)
+
+  def reset(self, key):
+    del key
+    return EnvState(jnp.int32(0), jnp.zeros(1), self.mask, jnp.array(False))
+
+  def step(self, state, action):
+    valid = state.action_mask[action] & ~state.done
+    reward = jnp.where(valid, self.rewards[action], 0.0)
+    return EnvState(state.inner + 1, state.observation, jnp.zeros_like(self.mask),
+                    jnp.array(True)), reward
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search__one_step_bandit_picks_the_best_valid_arm(seed):
+  rng = np.random.default_rng(seed)
+  rewards = rng.uniform(0, 1, size=6)
+  mask = np.ones(6, bool)
+  mask[np.argmax(rewards)] = False  # The best arm is invalid: the search must not take it.
+  env = Bandit(rewards, mask)
+  network = MLPNetwork(num_actions=6, hidden_sizes=(4,))
+  state = env.reset(None)
+  params = network.init(jax.random.key(seed), state.observation[None])
+  search = make_search(env, network, num_simulations=24, max_num_considered_actions=6,
+                       gumbel_scale=0.0, discount=1.0)
+  out = jax.jit(search)(params, jax.random.key(seed), state)
+  best_valid = int(np.argmax(np.where(mask, rewards, -1)))
+  assert int(out.action) == best_valid
+  assert int(np.argmax(out.action_weights)) == best_valid
+  assert float(out.action_weights[~mask].sum()) == 0.0

@@ -1,0 +1,73 @@
+"""The command line: clear errors before any work, and a tiny run whose checkpoint evaluates."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from searchdistill.cli import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "num_simulation=4"], "unknown config key 'num_simulation'; did you mean"),
+    (["train", "--num-simulations", "x"], "invalid int value"),
+    (["train", "learning_rate=abc"], "learning_rate must be of type float"),
+    (["train", "--preset", "tiny", "--env", "BinPak-v2"], "unknown environment id 'BinPak-v2'"),
+    (["train", "--preset", "tiny", "rollout_batch_size=3"], "not divisible by the 2 local devices"),
+    (["train", "--preset", "tiny", "max_num_considered_actions=801"], "exceeds the 800 actions"),
+    (["train", "--num-simulations", "4", "num_simulations=8"], "given twice"),
+    (["eval", "no/such/run"], "no/such/run: no such run or checkpoint"),
+])
+def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
+  out = tmp_path / "run"
+  if argv[0] == "train":
+    argv = argv + ["--out", str(out)]
+  try:
+    code = main(argv)
+  except SystemExit as e:  # argparse's own type errors
+    code = e.code
+  err = capsys.readouterr().err
+  assert code == 2
+  assert message in err
+  assert "Traceback" not in err
+  assert not out.exists()  # Nothing was created for a rejected run.
+
+
+def _cli(*args, check=True):
+  result = subprocess.run([sys.executable, "-m", "searchdistill.cli", *args],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
+  if check and result.returncode != 0:
+    raise AssertionError(result.stderr[-3000:])
+  return result
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+  out = tmp_path_factory.mktemp("cli") / "run"
+  _cli("train", "--preset", "tiny", "--out", str(out), "--no-progress")
+  return out
+
+
+def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
+  lines = [json.loads(l) for l in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+  assert [l["iteration"] for l in lines] == [1, 2]
+  for key in ("wall_seconds", "env_steps", "decisions_per_second", "rollout/avg_return",
+              "train/policy_loss", "train/value_loss", "eval/greedy/mean", "eval/search/mean"):
+    assert key in lines[-1]
+  assert "rollout_batch_size: 4" in (tiny_run / "config.yaml").read_text()
+  assert (tiny_run / "checkpoints" / "2").is_dir()
+
+
+def test_cli__eval_loads_the_checkpoint(tiny_run):
+  result = json.loads(_cli("eval", str(tiny_run), "--episodes", "4", "--json").stdout)
+  assert result["episodes"] == 4 and result["iteration"] == 2
+  assert 0.0 < result["mean"] <= 1.0 and result["stderr"] >= 0.0
+
+
+def test_cli__existing_run_is_not_overwritten(tiny_run):
+  before = (tiny_run / "metrics.jsonl").read_text()
+  result = _cli("train", "--preset", "tiny", "--out", str(tiny_run), check=False)
+  assert result.returncode == 2 and "already holds a run" in result.stderr
+  assert (tiny_run / "metrics.jsonl").read_text() == before

@@ -1,0 +1,38 @@
+import pytest
+
+from searchdistill.config import ConfigError, make_config, parse_overrides
+
+
+def test_make_config__explicit_values_win_over_the_preset():
+  config = make_config("paper", {"num_simulations": "8", "learning_rate": "3e-4"})
+  assert config.num_simulations == 8 and config.learning_rate == 3e-4
+  assert config.rollout_batch_size == 1024  # The rest of the preset is kept.
+
+
+def test_make_config__unknown_key_names_the_closest():
+  with pytest.raises(ConfigError, match="did you mean 'num_simulations'"):
+    make_config("cpu", {"num_simulation": 4})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("num_simulations", "many", "must be of type int"),
+    ("learning_rate", "fast", "must be of type float"),
+    ("num_simulations", 0, "must be >= 1"),
+    ("discount", 1.5, "must be <= 1"),
+    ("logger", "tensorbord", "did you mean 'tensorboard'"),
+    ("rollout_batch_size", 2.5, "must be of type int"),
+])
+def test_make_config__bad_values_are_named(key, value, message):
+  with pytest.raises(ConfigError, match=message) as info:
+    make_config("cpu", {key: value})
+  assert key in str(info.value)
+
+
+def test_make_config__unknown_preset():
+  with pytest.raises(ConfigError, match="unknown preset 'papr'.*did you mean 'paper'"):
+    make_config("papr")
+
+
+def test_parse_overrides__rejects_a_bare_word():
+  with pytest.raises(ConfigError, match="expected key=value"):
+    parse_overrides(["learning_rate"])
