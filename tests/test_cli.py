@@ -1,13 +1,11 @@
 """The command line: clear errors before any work, and a tiny run whose checkpoint evaluates."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from searchdistill.cli import main
+from tests.helpers import cli
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -35,12 +33,7 @@ def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
   assert not out.exists()  # Nothing was created for a rejected run.
 
 
-def _cli(*args, check=True):
-  result = subprocess.run([sys.executable, "-m", "searchdistill.cli", *args],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
-  if check and result.returncode != 0:
-    raise AssertionError(result.stderr[-3000:])
-  return result
+_cli = cli
 
 
 @pytest.fixture(scope="module")

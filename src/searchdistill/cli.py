@@ -37,6 +37,16 @@ def _parser() -> argparse.ArgumentParser:
   evaluate.add_argument("--episodes", type=int, default=128)
   evaluate.add_argument("--simulations", type=int, default=0, help="0: network only")
   evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+  render = commands.add_parser("render", help="write a GIF of one episode")
+  render.add_argument("path", metavar="RUN_OR_CHECKPOINT")
+  render.add_argument("--out", default="episode.gif")
+  render.add_argument("--simulations", type=int, default=0, help="0: network only")
+  render.add_argument("--seed", type=int, default=0, help="which held-out instance")
+
+  plot = commands.add_parser("plot", help="plot learning curves of runs")
+  plot.add_argument("runs", nargs="+", metavar="RUN")
+  plot.add_argument("--out", default="curves.png")
   return parser
 
 
@@ -96,6 +106,30 @@ def _enable_compilation_cache() -> None:
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
+def _run_render(args) -> int:
+  if args.simulations < 0:
+    raise ConfigError(f"--simulations must be >= 0, got {args.simulations}")
+  from searchdistill.training.evaluate_cli import load_trained
+  from searchdistill.training.evaluation import eval_keys
+  from searchdistill.viz import play_episode, write_gif
+  parts, state, _ = load_trained(args.path)
+  key = eval_keys(args.seed + 1)[args.seed]
+  states, total = play_episode(parts, state.params, key=key, simulations=args.simulations)
+  write_gif(parts, states, args.out)
+  print(f"wrote {args.out}: {len(states) - 1} steps, return {total:.4f}")
+  return 0
+
+
+def _run_plot(args) -> int:
+  for run in args.runs:
+    if not (pathlib.Path(run) / "metrics.jsonl").exists():
+      raise ConfigError(f"{run}: no metrics.jsonl (not a run directory)")
+  from searchdistill.viz import plot_runs
+  plot_runs(args.runs, args.out)
+  print(f"wrote {args.out}")
+  return 0
+
+
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   _enable_compilation_cache()
@@ -103,7 +137,9 @@ def main(argv=None) -> int:
   from searchdistill.training.checkpoint import CheckpointError
   from searchdistill.training.loop import NonFiniteError
   try:
-    return {"train": _run_train, "eval": _run_eval}[args.command](args)
+    commands = {"train": _run_train, "eval": _run_eval, "render": _run_render,
+                "plot": _run_plot}
+    return commands[args.command](args)
   except (ConfigError, EnvError, CheckpointError, NonFiniteError, RuntimeError) as e:
     print(f"searchdistill: error: {e}", file=sys.stderr)
     return 2

@@ -92,7 +92,8 @@ FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Chosen by measurement on a 2-core CPU (see README and benchmarks/).
-    "cpu": {},
+    "cpu": dict(minutes=60.0, num_simulations=32, num_epochs=4, eval_every=15,
+                eval_simulations=32),
     # The seed project's table (GPU scale).
     "paper": dict(
         rollout_batch_size=1024, training_batch_size=4096, learning_rate=1e-3,

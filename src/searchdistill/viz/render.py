@@ -1,0 +1,41 @@
+"""Episode GIFs of a trained agent, rendered headless with the environment's own viewer."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+
+from searchdistill.search import greedy_action, make_search
+
+
+def play_episode(parts, params, *, key, simulations: int = 0):
+  """Plays one episode from `key`; returns (list of unbatched env states, total return)."""
+  env, network = parts.env, parts.network
+  if simulations:
+    search = make_search(env, network, num_simulations=simulations,
+                         max_num_considered_actions=min(parts.config.max_num_considered_actions,
+                                                        env.num_actions),
+                         gumbel_scale=0.0, discount=parts.config.discount)
+    choose = jax.jit(lambda p, s, k: search(p, k, s).action)
+  else:
+    choose = jax.jit(lambda p, s, k: greedy_action(network, p, jax.tree.map(lambda x: x[None], s))[0])
+  step = jax.jit(env.step)
+  state = jax.jit(env.reset)(key)
+  states, total = [state], 0.0
+  for t in range(env.max_episode_steps):
+    if bool(state.done):
+      break
+    state, reward = step(state, choose(params, state, jax.random.fold_in(key, t)))
+    states.append(state)
+    total += float(reward)
+  return states, total
+
+
+def write_gif(parts, states, path: str, interval: int = 400) -> None:
+  """Animates the episode to `path` (Pillow writer; no display or ffmpeg needed)."""
+  os.environ.setdefault("MPLBACKEND", "Agg")
+  import matplotlib
+  matplotlib.use("Agg")
+  inner = [s.inner for s in states]
+  parts.env.animate(inner, path, interval=interval)

@@ -1,0 +1,161 @@
+"""Runs survive: resume, kills, signals, bad checkpoints, NaN guard, logs, GIFs and plots."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import os
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from searchdistill.config import make_config
+from searchdistill.training import CheckpointError, NonFiniteError, train
+from searchdistill.training.evaluate_cli import load_trained
+from searchdistill.training.logging import read_metrics
+from tests.helpers import cli, python
+
+TIMING_KEYS = {"wall_seconds", "wall_seconds_after_eval", "decisions_per_second"}
+
+
+def _comparable(run_dir):
+  return [{k: v for k, v in line.items() if k not in TIMING_KEYS} for line in read_metrics(run_dir)]
+
+
+def _params(run_dir):
+  return jax.device_get(load_trained(run_dir)[1].params)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  out = tmp_path_factory.mktemp("runs") / "full"
+  cli("train", "--preset", "tiny", "max_num_iters=3", "--out", out, "--no-progress")
+  return out
+
+
+def test_resume__is_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_path):
+  out = tmp_path / "resumed"
+  cli("train", "--preset", "tiny", "max_num_iters=2", "--out", out, "--no-progress")
+  cli("train", "--resume", out, "max_num_iters=3", "--no-progress")
+  assert _comparable(out) == _comparable(uninterrupted)
+  for a, b in zip(jax.tree.leaves(_params(out)), jax.tree.leaves(_params(uninterrupted))):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_resume__refuses_a_changed_config(uninterrupted, tmp_path):
+  out = tmp_path / "copy"
+  shutil.copytree(uninterrupted, out)
+  before = (out / "metrics.jsonl").read_text()
+  result = cli("train", "--resume", out, "transformer_key_size=8", check=False)
+  assert result.returncode == 2 and "transformer_key_size" in result.stderr
+  assert (out / "metrics.jsonl").read_text() == before
+
+
+KILL_DURING_SAVE = """
+import os, signal, sys
+from orbax.checkpoint._src.path import atomicity
+original = atomicity.AtomicRenameTemporaryPath.finalize
+async def finalize(self, *args, **kwargs):
+  target = str(self.get_final())
+  if target.endswith(os.sep + os.path.join("checkpoints", "2")):
+    os.kill(os.getpid(), signal.SIGKILL)   # Data written, commit not yet done.
+  return await original(self, *args, **kwargs)
+atomicity.AtomicRenameTemporaryPath.finalize = finalize
+from searchdistill.cli import main
+sys.exit(main(["train", "--preset", "tiny", "max_num_iters=3", "--out", sys.argv[1],
+               "--no-progress"]))
+"""
+
+
+def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tmp_path):
+  out = tmp_path / "killed"
+  result = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, str(out)],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
+  assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+  assert not (out / "checkpoints" / "2").exists()
+  evaluation = json.loads(cli("eval", out, "--episodes", "2", "--json").stdout)
+  assert evaluation["iteration"] == 1
+  # And the run resumes from there to the same end as an uninterrupted one.
+  cli("train", "--resume", out, "--no-progress")
+  assert _comparable(out) == _comparable(uninterrupted)
+
+
+def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
+  out = tmp_path / "terminated"
+  process = subprocess.Popen(
+      [sys.executable, "-m", "searchdistill.cli", "train", "--preset", "tiny",
+       "max_num_iters=100000", "checkpoint_every=100000", "eval_every=0", "--out", str(out),
+       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.time() + 600
+    while not read_metrics(out) and time.time() < deadline:
+      time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=600)
+  finally:
+    process.kill()
+  assert process.returncode == 0, stderr[-2000:]
+  assert json.loads(stdout.strip().splitlines()[-1])["stopped_by"] == "SIGTERM"
+  done = len(read_metrics(out))
+  assert (out / "checkpoints" / str(done)).is_dir()
+
+
+def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
+  corrupt = tmp_path / "corrupt"
+  shutil.copytree(uninterrupted, corrupt)
+  latest = corrupt / "checkpoints" / "3"
+  for path in (latest / "state").rglob("*"):
+    if path.is_file() and path.stat().st_size > 0:
+      path.write_bytes(b"\\x00garbage")
+  result = cli("eval", corrupt, "--episodes", "2", check=False)
+  assert result.returncode == 2
+  assert str(latest) in result.stderr and "cannot restore" in result.stderr
+  assert "Traceback" not in result.stderr
+
+  future = tmp_path / "future"
+  shutil.copytree(uninterrupted, future)
+  meta_file = future / "checkpoints" / "3" / "meta" / "metadata"
+  meta = json.loads(meta_file.read_text())
+  meta["format_version"] = 99
+  meta_file.write_text(json.dumps(meta))
+  result = cli("eval", future, check=False)
+  assert result.returncode == 2 and "format 99 is not supported" in result.stderr
+
+  empty = tmp_path / "empty"
+  (empty / "checkpoints").mkdir(parents=True)
+  result = cli("eval", empty, check=False)
+  assert result.returncode == 2 and "contains no complete checkpoint" in result.stderr
+
+
+def test_nan_guard__stops_with_the_bad_quantity_and_keeps_good_checkpoints(tmp_path, monkeypatch):
+  from searchdistill.algorithms import distill
+  original = distill.loss_fn
+  monkeypatch.setattr(distill, "loss_fn", lambda *a, **k: jax.tree.map(
+      lambda x: x * np.nan, original(*a, **k)))
+  out = tmp_path / "nan"
+  with pytest.raises(NonFiniteError, match="train/policy_loss"):
+    train(make_config("tiny"), out, show_progress=False)
+  assert not (out / "checkpoints" / "1").exists()
+
+
+def test_loggers__tensorboard_and_offline_wandb(tmp_path, monkeypatch):
+  monkeypatch.setenv("WANDB_MODE", "offline")
+  for backend, marker in (("tensorboard", "events.out.tfevents"), ("wandb", "offline-run")):
+    out = tmp_path / backend
+    train(make_config("tiny", {"logger": backend, "max_num_iters": 1}), out, show_progress=False)
+    assert any(marker in p.name for p in out.rglob("*")), backend
+    assert len(read_metrics(out)) == 1
+
+
+def test_render_and_plot__write_files(uninterrupted, tmp_path):
+  gif = tmp_path / "episode.gif"
+  result = cli("render", uninterrupted, "--out", gif, "--seed", "1")
+  assert gif.stat().st_size > 1000 and "return" in result.stdout
+  from PIL import Image
+  assert Image.open(gif).n_frames >= 2
+  png = tmp_path / "curves.png"
+  cli("plot", uninterrupted, uninterrupted, "--out", png)
+  assert Image.open(png).size[0] > 500
