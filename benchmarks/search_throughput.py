@@ -5,6 +5,7 @@ For each simulation count, measured side by side in one process on the same stat
   step        one batched environment step
   forward     one batched network forward
   tree        the same search with a free recurrent_fn (mctx bookkeeping only)
+  mctx-backward  the search with mctx's own backward pass instead of ours
 and prints
   decisions/s = batch / search time
   overhead    = search / (simulations x (step + forward)): 1.0 would mean the search costs
@@ -65,10 +66,13 @@ def main() -> None:
   print(f"preset={args.preset} batch={args.batch} layers={config.num_transformer_layers} "
         f"width={width} devices=1")
   print(f"env step {step_ms:.1f} ms, network forward {forward_ms:.1f} ms (batch {args.batch})")
-  print(f"{'sims':>5} {'search ms':>10} {'tree ms':>8} {'decisions/s':>12} {'overhead':>9}")
+  print(f"{'sims':>5} {'search ms':>10} {'tree ms':>8} {'decisions/s':>12} {'overhead':>9}"
+        f" {'mctx-backward ms':>17} {'overhead':>9} {'speedup':>8}")
   for sims in args.simulations:
-    search = jax.jit(jax.vmap(parts.search(num_simulations=sims), in_axes=(None, 0, 0)))
-    search_ms = median_ms(search, params, keys, states, repeats=args.repeats)
+    search = jax.jit(parts.search(num_simulations=sims))
+    search_ms = median_ms(search, params, keys[0], states, repeats=args.repeats)
+    mctx_backward = jax.jit(parts.search(num_simulations=sims, batched_backward=False))
+    mctx_ms = median_ms(mctx_backward, params, keys[0], states, repeats=args.repeats)
 
     @jax.jit
     def tree_only(params, key, states, sims=sims):
@@ -83,9 +87,10 @@ def main() -> None:
           max_num_considered_actions=config.max_num_considered_actions).action_weights
 
     tree_ms = median_ms(tree_only, params, keys[0], states, repeats=args.repeats)
-    overhead = search_ms / (sims * (step_ms + forward_ms))
+    model_ms = sims * (step_ms + forward_ms)
     print(f"{sims:>5} {search_ms:>10.1f} {tree_ms:>8.1f} {args.batch / search_ms * 1000:>12.1f} "
-          f"{overhead:>9.2f}")
+          f"{search_ms / model_ms:>9.2f} {mctx_ms:>17.1f} {mctx_ms / model_ms:>9.2f} "
+          f"{mctx_ms / search_ms:>8.2f}")
 
 
 if __name__ == "__main__":

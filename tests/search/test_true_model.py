@@ -19,7 +19,7 @@ def batched_search(binpack, tiny_network):
   search = make_search(binpack, tiny_network, num_simulations=NUM_SIMULATIONS,
                        max_num_considered_actions=4, gumbel_scale=1.0, discount=1.0,
                        return_tree=True)
-  return jax.jit(jax.vmap(search, in_axes=(None, 0, 0)))
+  return jax.jit(search)
 
 
 def _random_states(env, key, batch_size):
@@ -49,8 +49,7 @@ random_states = jax.jit(_random_states, static_argnums=(0, 2))
 def test_search__never_chooses_an_invalid_action(binpack, tiny_params, batched_search, seed,
                                                  batch_size):
   states = random_states(binpack, jax.random.key(seed), batch_size)
-  out = jax.device_get(batched_search(
-      tiny_params, jax.random.split(jax.random.key(100 + seed), batch_size), states))
+  out = jax.device_get(batched_search(tiny_params, jax.random.key(100 + seed), states))
   mask, done = np.asarray(states.action_mask), np.asarray(states.done)
   weights = np.asarray(out.action_weights)
 
@@ -66,12 +65,11 @@ def test_search__never_chooses_an_invalid_action(binpack, tiny_params, batched_s
   # Inside the tree: every visited edge leaves a non-terminal node by a valid action; edges out
   # of terminal nodes reach nodes with no reward and no value.
   tree = out.tree
-  node_mask = np.asarray(tree.embeddings.action_mask)[:, 0]   # [B, nodes, A]
-  node_done = np.asarray(tree.embeddings.done)[:, 0]
-  parents, actions = np.asarray(tree.parents)[:, 0], np.asarray(tree.action_from_parent)[:, 0]
-  visits = np.asarray(tree.node_visits)[:, 0]
-  values = np.asarray(tree.node_values)[:, 0]
-  rewards = np.asarray(tree.children_rewards)[:, 0]
+  node_mask = np.asarray(tree.embeddings.action_mask)   # [B, nodes, A]
+  node_done = np.asarray(tree.embeddings.done)
+  parents, actions = np.asarray(tree.parents), np.asarray(tree.action_from_parent)
+  visits, values = np.asarray(tree.node_visits), np.asarray(tree.node_values)
+  rewards = np.asarray(tree.children_rewards)
   checked = 0
   for row in range(batch_size):
     for node in range(1, NUM_SIMULATIONS + 1):
@@ -91,7 +89,7 @@ def test_search__all_invalid_row_stays_finite(binpack, tiny_params, batched_sear
   states = random_states(binpack, jax.random.key(7), 2)
   finished = states._replace(action_mask=jnp.zeros_like(states.action_mask),
                              done=jnp.ones_like(states.done))
-  out = batched_search(tiny_params, jax.random.split(jax.random.key(8), 2), finished)
+  out = batched_search(tiny_params, jax.random.key(8), finished)
   assert np.all(np.isfinite(np.asarray(out.action_weights)))
   assert np.all(np.asarray(out.action_weights) == 0)
   assert np.all(np.isfinite(np.asarray(out.root_value)))
@@ -126,12 +124,33 @@ def test_search__one_step_bandit_picks_the_best_valid_arm(seed):
   mask[np.argmax(rewards)] = False  # The best arm is invalid: the search must not take it.
   env = Bandit(rewards, mask)
   network = MLPNetwork(num_actions=6, hidden_sizes=(4,))
-  state = env.reset(None)
-  params = network.init(jax.random.key(seed), state.observation[None])
+  states = jax.tree.map(lambda x: x[None], env.reset(None))
+  params = network.init(jax.random.key(seed), states.observation)
   search = make_search(env, network, num_simulations=24, max_num_considered_actions=6,
                        gumbel_scale=0.0, discount=1.0)
-  out = jax.jit(search)(params, jax.random.key(seed), state)
+  out = jax.jit(search)(params, jax.random.key(seed), states)
   best_valid = int(np.argmax(np.where(mask, rewards, -1)))
-  assert int(out.action) == best_valid
-  assert int(np.argmax(out.action_weights)) == best_valid
-  assert float(out.action_weights[~mask].sum()) == 0.0
+  assert int(out.action[0]) == best_valid
+  assert int(np.argmax(out.action_weights[0])) == best_valid
+  assert float(out.action_weights[0, ~mask].sum()) == 0.0
+
+
+@pytest.fixture(scope="module")
+def searches_both_backwards(binpack, tiny_network):
+  make = functools.partial(make_search, binpack, tiny_network, num_simulations=NUM_SIMULATIONS,
+                           max_num_considered_actions=4, gumbel_scale=1.0, discount=1.0,
+                           return_tree=True)
+  return jax.jit(make(batched_backward=True)), jax.jit(make(batched_backward=False))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_backward__gives_mctx_trees_exactly(binpack, tiny_params, searches_both_backwards,
+                                                    seed):
+  ours, original = searches_both_backwards
+  states = random_states(binpack, jax.random.key(50 + seed), 6)
+  a = jax.device_get(ours(tiny_params, jax.random.key(seed), states))
+  b = jax.device_get(original(tiny_params, jax.random.key(seed), states))
+  np.testing.assert_array_equal(a.action, b.action)
+  np.testing.assert_array_equal(a.action_weights, b.action_weights)
+  for field in ("node_visits", "node_values", "children_visits", "children_values", "parents"):
+    np.testing.assert_array_equal(getattr(a.tree, field), getattr(b.tree, field), err_msg=field)

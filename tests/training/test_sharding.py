@@ -1,5 +1,7 @@
 """One iteration gives the same result on one device and on two."""
 
+import math
+
 import jax
 import numpy as np
 
@@ -25,13 +27,16 @@ def test_iteration__one_and_two_devices_agree():
   params_2, metrics_2 = _one_iteration(devices)
   for key in metrics_1:
     np.testing.assert_allclose(metrics_1[key], metrics_2[key], rtol=1e-4, atol=1e-6)
-  # Adam normalizes each step to about the learning rate whatever the gradient's size, so a
-  # reduction-order difference in a near-zero gradient can move a weight by a fraction of a
-  # step: compare to half a step. The gradients themselves are compared tightly below.
-  step = make_config("tiny").learning_rate
-  for a, b in zip(jax.tree.leaves(params_1), jax.tree.leaves(params_2)):
-    np.testing.assert_allclose(a, b, rtol=0, atol=0.5 * step)
-
+  # Adam turns any gradient into a step of about the learning rate, so in directions where the
+  # gradient is analytically zero (a bias feeding a LayerNorm) reduction-order noise moves a
+  # weight by up to a step either way. Bound each weight by that, and the whole update tightly.
+  # The gradients themselves are compared tightly in the test below.
+  config = make_config("tiny")
+  sgd_steps = math.ceil(config.rollout_batch_size * 20 / config.training_batch_size)
+  flat_1 = np.concatenate([np.ravel(a) for a in jax.tree.leaves(params_1)])
+  flat_2 = np.concatenate([np.ravel(b) for b in jax.tree.leaves(params_2)])
+  np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=sgd_steps * config.learning_rate)
+  assert np.linalg.norm(flat_1 - flat_2) < 1e-3 * np.linalg.norm(flat_1)
 
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):
   from searchdistill.algorithms import distill

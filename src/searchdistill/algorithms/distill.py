@@ -56,7 +56,7 @@ def collect(env: Environment, search, params, key: chex.PRNGKey, states: EnvStat
 
   Args:
     env: the environment.
-    search: `search(params, key, state) -> SearchOutput` for one state.
+    search: `search(params, key, states) -> SearchOutput` for a batch of states.
     params: network parameters.
     key: RNG key for the searches.
     states: `EnvState` batch `[B]` of freshly reset episodes.
@@ -64,11 +64,8 @@ def collect(env: Environment, search, params, key: chex.PRNGKey, states: EnvStat
   Returns:
     a time-major `Trajectory` of length `env.max_episode_steps`.
   """
-  batch_size = states.done.shape[0]
-  batched_search = jax.vmap(search, in_axes=(None, 0, 0))
-
   def act(states, step_key):
-    out = batched_search(params, jax.random.split(step_key, batch_size), states)
+    out = search(params, step_key, states)
     next_states, reward = jax.vmap(env.step)(states, out.action)
     record = Trajectory(states.observation, states.action_mask, out.action_weights,
                         reward, ~states.done)

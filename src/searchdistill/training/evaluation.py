@@ -28,12 +28,11 @@ def make_evaluator(env, network, *, num_simulations: int, config):
   The search evaluation is deterministic (no Gumbel noise) and acts with the search's choice.
   """
   if num_simulations:
-    search = jax.vmap(make_search(
+    search = make_search(
         env, network, num_simulations=num_simulations,
         max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
-        gumbel_scale=0.0, discount=config.discount), in_axes=(None, 0, 0))
-    choose = lambda params, states, key: search(
-        params, jax.random.split(key, states.done.shape[0]), states).action
+        gumbel_scale=0.0, discount=config.discount)
+    choose = lambda params, states, key: search(params, key, states).action
   else:
     choose = lambda params, states, key: greedy_action(network, params, states)
 

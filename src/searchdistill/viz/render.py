@@ -17,9 +17,10 @@ def play_episode(parts, params, *, key, simulations: int = 0):
                          max_num_considered_actions=min(parts.config.max_num_considered_actions,
                                                         env.num_actions),
                          gumbel_scale=0.0, discount=parts.config.discount)
-    choose = jax.jit(lambda p, s, k: search(p, k, s).action)
+    pick = lambda p, states, k: search(p, k, states).action
   else:
-    choose = jax.jit(lambda p, s, k: greedy_action(network, p, jax.tree.map(lambda x: x[None], s))[0])
+    pick = lambda p, states, k: greedy_action(network, p, states)
+  choose = jax.jit(lambda p, s, k: pick(p, jax.tree.map(lambda x: x[None], s), k)[0])
   step = jax.jit(env.step)
   state = jax.jit(env.reset)(key)
   states, total = [state], 0.0
