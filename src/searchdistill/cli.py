@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
 
   train = commands.add_parser("train", help="train an agent")
   train.add_argument("--env", help="environment id, e.g. BinPack-v2")
-  train.add_argument("--algo", help="algorithm (distill)")
+  train.add_argument("--algo", help="algorithm: distill (default) or ppo")
   train.add_argument("--preset", default="cpu", help="cpu (default), paper or tiny")
   train.add_argument("--out", help="run directory (default: runs/<env>_<algo>_s<seed>_<time>)")
   train.add_argument("--seed", type=int)

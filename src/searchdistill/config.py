@@ -20,7 +20,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-ALGORITHMS = ("distill",)
+ALGORITHMS = ("distill", "ppo")
 LOGGERS = ("jsonl", "tensorboard", "wandb")
 
 
@@ -56,6 +56,16 @@ class Config:
   max_grad_norm: float = _field(1.0, "Global-norm gradient clipping threshold.", low=0)
   value_loss_weight: float = _field(1.0, "Weight of the value loss in the total loss.", low=0)
   discount: float = _field(1.0, "Discount of the Monte-Carlo value targets.", low=0, high=1)
+
+  # PPO (algo=ppo).
+  gae_lambda: float = _field(0.95, "PPO: GAE lambda.", low=0, high=1)
+  clip_eps: float = _field(0.2, "PPO: surrogate clipping threshold.", low=0)
+  value_clip_eps: float = _field(0.2, "PPO: value clipping threshold.", low=0)
+  value_coef: float = _field(0.5, "PPO: value loss coefficient.", low=0)
+  entropy_coef: float = _field(0.01, "PPO: entropy bonus coefficient.", low=0)
+  target_kl: float = _field(
+      0.0, "PPO: stop an iteration's updates once approximate KL exceeds this; 0 disables.",
+      low=0)
 
   # Search.
   num_simulations: int = _field(16, "Search simulations per decision.", low=1)
@@ -106,6 +116,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         num_simulations=2, max_num_considered_actions=2, num_transformer_layers=1,
         transformer_num_heads=1, transformer_key_size=4, transformer_mlp_ratio=1,
         eval_batch_size=4, eval_every=1, eval_simulations=2, checkpoint_every=1),
+}
+
+
+# Per-algorithm values, applied on top of the preset and below explicit values.
+ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "ppo": {
+        "cpu": dict(learning_rate=3e-4, num_epochs=4),
+        "paper": dict(learning_rate=3e-4, num_epochs=4),
+    },
 }
 
 
@@ -175,11 +194,14 @@ def make_config(preset: str = "cpu", overrides: Optional[Mapping[str, Any]] = No
   if preset not in PRESETS:
     raise ConfigError(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}"
                       + _suggest(preset, PRESETS))
-  values: dict[str, Any] = dict(PRESETS[preset])
+  explicit: dict[str, Any] = {}
   for name, value in (overrides or {}).items():
     if name not in FIELDS:
       raise ConfigError(f"unknown config key '{name}'" + _suggest(name, FIELDS))
-    values[name] = _coerce(name, value)
+    explicit[name] = _coerce(name, value)
+  algo = explicit.get("algo", PRESETS[preset].get("algo", FIELDS["algo"].default))
+  _check_field("algo", algo)
+  values = {**PRESETS[preset], **ALGORITHM_PRESETS.get(algo, {}).get(preset, {}), **explicit}
   config = Config(**values)
   for name in FIELDS:
     _check_field(name, getattr(config, name))

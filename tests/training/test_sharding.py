@@ -14,7 +14,7 @@ def _one_iteration(devices):
   config = make_config("tiny")
   parts = build(config, devices)
   state = parts.parallel.replicate(parts.init_state())
-  iteration = make_iteration(config, parts.env, parts.network, parts.optimizer, parts.search(),
+  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
                              parts.parallel)
   state, metrics = iteration(state)
   return jax.device_get(state.params), jax.device_get(metrics)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from searchdistill.algorithms.base import Algorithm, Rollout
 from searchdistill.algorithms.targets import monte_carlo_returns
 from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
@@ -104,3 +105,17 @@ def loss_fn(params, network, samples: Samples, *, value_loss_weight: float):
 def make_optimizer(config) -> optax.GradientTransformation:
   return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                      optax.adam(config.learning_rate))
+
+
+def make_algorithm(config, env: Environment, network, search) -> Algorithm:
+  """Search distillation with `search` (batched) as the policy-improvement operator."""
+
+  def collect_episodes(params, key, states):
+    trajectory = collect(env, search, params, key, states)
+    return trajectory, Rollout(trajectory.reward, trajectory.valid)
+
+  return Algorithm(
+      collect=collect_episodes,
+      make_samples=lambda params, trajectory: make_samples(trajectory, config.discount),
+      loss=lambda params, samples: loss_fn(params, network, samples,
+                                           value_loss_weight=config.value_loss_weight))

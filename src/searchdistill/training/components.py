@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from searchdistill.algorithms import distill
+from searchdistill.algorithms import distill, ppo
 from searchdistill.config import Config, check_runtime
 from searchdistill.envs import Environment, make_environment
 from searchdistill.networks import make_network
@@ -28,6 +28,12 @@ class Components(NamedTuple):
         gumbel_scale=self.config.gumbel_scale, discount=self.config.discount)
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
+
+  def algorithm(self):
+    """The configured algorithm, built over this run's env, network and search."""
+    if self.config.algo == "ppo":
+      return ppo.make_algorithm(self.config, self.env, self.network)
+    return distill.make_algorithm(self.config, self.env, self.network, self.search())
 
   def init_state(self) -> TrainState:
     return init_train_state(self.config, self.env, self.network, self.optimizer)

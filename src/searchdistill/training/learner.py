@@ -1,4 +1,4 @@
-"""The jitted training iteration for search distillation: collect, targets, minibatch SGD."""
+"""The jitted training iteration shared by every algorithm: collect, targets, minibatch SGD."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from searchdistill.algorithms import distill
+from searchdistill.algorithms.base import Algorithm
 from searchdistill.training.sharding import DataParallel
 
 
@@ -57,56 +57,61 @@ def _minibatch_plan(weight: chex.Array, key: chex.PRNGKey, batch_size: int):
   return indices.reshape(-1, batch_size), weights.reshape(-1, batch_size)
 
 
-def make_iteration(config, env, network, optimizer, search, parallel: DataParallel):
-  """Builds `iteration(train_state) -> (train_state, metrics)`, one jitted function."""
+def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataParallel):
+  """Builds `iteration(train_state) -> (train_state, metrics)`, one jitted function.
+
+  `num_epochs` shuffled passes of minibatch SGD over the iteration's samples; minibatches with
+  no real sample are skipped, and so is everything after the algorithm's early-stop diagnostic
+  exceeds `config.target_kl` (when that is positive).
+  """
+  early_stop = algorithm.early_stop_key if config.target_kl > 0 else None
 
   def sgd_step(params, opt_state, samples):
-    grads, aux = jax.grad(distill.loss_fn, has_aux=True)(
-        params, network, samples, value_loss_weight=config.value_loss_weight)
+    grads, aux = jax.grad(algorithm.loss, has_aux=True)(params, samples)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, aux
 
   def learn(params, opt_state, samples, key):
+    aux_shape = jax.eval_shape(lambda: algorithm.loss(params, samples)[1])
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
+
     def epoch(carry, epoch_key):
       indices, weights = _minibatch_plan(samples.weight, epoch_key, config.training_batch_size)
 
       def minibatch(carry, plan):
-        params, opt_state = carry
+        params, opt_state, stopped = carry
         idx, weight = plan
         batch = parallel.shard_batch(
             jax.tree.map(lambda x: x[idx], samples)._replace(weight=weight))
-        has_data = jnp.sum(weight) > 0
+        run = (jnp.sum(weight) > 0) & ~stopped
+        params, opt_state, aux = jax.lax.cond(
+            run, sgd_step, lambda p, o, b: (p, o, zeros), params, opt_state, batch)
+        if early_stop is not None:
+          stopped = stopped | (run & (aux[early_stop] > config.target_kl))
+        return (params, opt_state, stopped), (aux, run)
 
-        def skip(params, opt_state, batch):
-          zero = jnp.float32(0)
-          return params, opt_state, dict(policy_loss=zero, value_loss=zero)
+      return jax.lax.scan(minibatch, carry, (indices, weights))
 
-        params, opt_state, aux = jax.lax.cond(has_data, sgd_step, skip, params, opt_state, batch)
-        return (params, opt_state), (aux, has_data)
-
-      carry, out = jax.lax.scan(minibatch, carry, (indices, weights))
-      return carry, out
-
-    (params, opt_state), (aux, counted) = jax.lax.scan(
-        epoch, (params, opt_state), jax.random.split(key, config.num_epochs))
-    steps = jnp.maximum(jnp.sum(counted), 1)
-    aux = jax.tree.map(lambda x: jnp.sum(x) / steps, aux)
-    return params, opt_state, aux
+    (params, opt_state, _), (aux, ran) = jax.lax.scan(
+        epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.num_epochs))
+    steps = jnp.sum(ran)
+    aux = jax.tree.map(lambda x: jnp.sum(x) / jnp.maximum(steps, 1), aux)
+    return params, opt_state, aux, steps
 
   def iteration(state: TrainState):
-    key, reset_key, search_key, learn_key = jax.random.split(state.key, 4)
+    key, reset_key, collect_key, learn_key = jax.random.split(state.key, 4)
     reset_keys = jax.random.split(reset_key, config.rollout_batch_size)
     starts = parallel.shard_batch(jax.vmap(env.reset)(reset_keys))
-    trajectory = distill.collect(env, search, state.params, search_key, starts)
-    samples = distill.make_samples(trajectory, config.discount)
-    params, opt_state, losses = learn(state.params, state.opt_state, samples, learn_key)
-    real_steps = jnp.sum(trajectory.valid).astype(jnp.float32)
+    trajectory, rollout = algorithm.collect(state.params, collect_key, starts)
+    samples = algorithm.make_samples(state.params, trajectory)
+    params, opt_state, losses, steps = learn(state.params, state.opt_state, samples, learn_key)
+    real_steps = jnp.sum(rollout.valid).astype(jnp.float32)
     metrics = {
-        "rollout/avg_return": jnp.mean(jnp.sum(trajectory.reward, axis=0)),
+        "rollout/avg_return": jnp.mean(jnp.sum(rollout.reward, axis=0)),
         "rollout/avg_episode_length": real_steps / config.rollout_batch_size,
-        "train/policy_loss": losses["policy_loss"],
-        "train/value_loss": losses["value_loss"],
         "rollout/env_steps": real_steps,
+        "train/sgd_steps": steps.astype(jnp.float32),
+        **{f"train/{name}": value for name, value in losses.items()},
     }
     new_state = TrainState(params, opt_state, key, state.iteration + 1,
                            state.env_steps + real_steps)

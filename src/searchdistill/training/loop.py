@@ -107,8 +107,8 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     MetricsLog.truncate(out, meta["metrics_lines"])
   state = parts.parallel.replicate(state)
 
-  iteration = make_iteration(config, parts.env, parts.network, parts.optimizer,
-                             parts.search(), parts.parallel)
+  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
+                             parts.parallel)
   greedy_eval = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
   search_eval = (make_evaluator(parts.env, parts.network,
                                 num_simulations=config.eval_simulations, config=config)

@@ -1,0 +1,126 @@
+"""PPO with the same environment layer, network and training loop as search distillation.
+
+Episodes are collected whole (sampling from the masked policy), advantages come from GAE with
+the value after an episode's end taken as 0, and the loss is the clipped surrogate, a clipped
+value loss and an entropy bonus, all averaged over real steps only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from searchdistill.algorithms.base import Algorithm, Rollout
+from searchdistill.algorithms.targets import generalized_advantages
+from searchdistill.envs.base import Environment, EnvState
+from searchdistill.networks.heads import mask_logits
+
+
+class Trajectory(NamedTuple):
+  """Time-major episodes (leaves `[T, B, ...]`) with what PPO needs to re-weight them."""
+
+  observation: Any
+  action_mask: chex.Array
+  action: chex.Array
+  log_prob: chex.Array
+  value: chex.Array
+  reward: chex.Array
+  valid: chex.Array
+
+
+class Samples(NamedTuple):
+  """Flat samples; `advantage` is normalized over real steps; `weight` 0 marks padding."""
+
+  observation: Any
+  action_mask: chex.Array
+  action: chex.Array
+  log_prob: chex.Array
+  value: chex.Array
+  advantage: chex.Array
+  value_target: chex.Array
+  weight: chex.Array
+
+
+def collect(env: Environment, network, params, key: chex.PRNGKey, states: EnvState) -> Trajectory:
+  """Plays a batch of episodes to the end, sampling actions from the masked policy."""
+
+  def act(states, step_key):
+    out = network.apply(params, states.observation)
+    logits = mask_logits(out.logits, states.action_mask)
+    action = jax.random.categorical(step_key, logits).astype(jnp.int32)
+    log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
+    next_states, reward = jax.vmap(env.step)(states, action)
+    return next_states, Trajectory(states.observation, states.action_mask, action, log_prob,
+                                   jnp.where(states.done, 0.0, out.value), reward, ~states.done)
+
+  _, trajectory = jax.lax.scan(act, states, jax.random.split(key, env.max_episode_steps))
+  return trajectory
+
+
+def normalize(values: chex.Array, weight: chex.Array) -> chex.Array:
+  """Zero mean, unit variance over the entries with weight 1; weighted-out entries become 0."""
+  count = jnp.maximum(jnp.sum(weight), 1.0)
+  mean = jnp.sum(values * weight) / count
+  var = jnp.sum(jnp.square(values - mean) * weight) / count
+  return jnp.where(weight > 0, (values - mean) / jnp.sqrt(var + 1e-8), 0.0)
+
+
+def make_samples(trajectory: Trajectory, *, discount: float, gae_lambda: float) -> Samples:
+  advantages = jax.vmap(generalized_advantages, in_axes=(1, 1, 1, None, None), out_axes=1)(
+      trajectory.reward, trajectory.value, trajectory.valid, discount, gae_lambda)
+  flat = lambda x: x.reshape((-1,) + x.shape[2:])
+  weight = flat(trajectory.valid).astype(jnp.float32)
+  advantage = flat(advantages)
+  return Samples(
+      observation=jax.tree.map(flat, trajectory.observation),
+      action_mask=flat(trajectory.action_mask), action=flat(trajectory.action),
+      log_prob=flat(trajectory.log_prob), value=flat(trajectory.value),
+      advantage=normalize(advantage, weight),
+      value_target=(advantage + flat(trajectory.value)) * weight, weight=weight)
+
+
+def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_eps: float,
+            value_coef: float, entropy_coef: float):
+  """Clipped surrogate + value_coef x clipped value loss - entropy_coef x entropy."""
+  out = network.apply(params, samples.observation)
+  log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
+  log_prob = jnp.take_along_axis(log_policy, samples.action[:, None], axis=-1)[:, 0]
+  log_ratio = log_prob - samples.log_prob
+  ratio = jnp.exp(log_ratio)
+  surrogate = jnp.minimum(ratio * samples.advantage,
+                          jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * samples.advantage)
+  clipped_value = samples.value + jnp.clip(out.value - samples.value, -value_clip_eps,
+                                           value_clip_eps)
+  value_loss = 0.5 * jnp.maximum(jnp.square(out.value - samples.value_target),
+                                 jnp.square(clipped_value - samples.value_target))
+  policy = jnp.exp(log_policy)
+  entropy = -jnp.sum(jnp.where(samples.action_mask, policy * log_policy, 0.0), axis=-1)
+  approx_kl = (ratio - 1.0) - log_ratio
+
+  count = jnp.maximum(jnp.sum(samples.weight), 1.0)
+  mean = lambda x: jnp.sum(samples.weight * x) / count
+  policy_loss, value_loss, entropy = -mean(surrogate), mean(value_loss), mean(entropy)
+  total = policy_loss + value_coef * value_loss - entropy_coef * entropy
+  return total, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy,
+                     approx_kl=mean(approx_kl),
+                     clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)))
+
+
+def make_algorithm(config, env: Environment, network) -> Algorithm:
+
+  def collect_episodes(params, key, states):
+    trajectory = collect(env, network, params, key, states)
+    return trajectory, Rollout(trajectory.reward, trajectory.valid)
+
+  return Algorithm(
+      collect=collect_episodes,
+      make_samples=lambda params, trajectory: make_samples(
+          trajectory, discount=config.discount, gae_lambda=config.gae_lambda),
+      loss=lambda params, samples: loss_fn(
+          params, network, samples, clip_eps=config.clip_eps,
+          value_clip_eps=config.value_clip_eps, value_coef=config.value_coef,
+          entropy_coef=config.entropy_coef),
+      early_stop_key="approx_kl")
