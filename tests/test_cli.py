@@ -64,3 +64,13 @@ def test_cli__existing_run_is_not_overwritten(tiny_run):
   result = _cli("train", "--preset", "tiny", "--out", str(tiny_run), check=False)
   assert result.returncode == 2 and "already holds a run" in result.stderr
   assert (tiny_run / "metrics.jsonl").read_text() == before
+
+
+def test_cli__compare_writes_a_report_and_curves(tmp_path):
+  out = tmp_path / "compare"
+  result = cli("compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0",
+               "--algos", "distill", "ppo", "--out", out, "--no-progress")
+  report = (out / "report.md").read_text()
+  assert "| distill (2 sims) | 1 |" in report and "| ppo | 1 |" in report
+  assert (out / "curves.png").stat().st_size > 1000
+  assert "greedy" in result.stdout

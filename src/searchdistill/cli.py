@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
   render.add_argument("--simulations", type=int, default=0, help="0: network only")
   render.add_argument("--seed", type=int, default=0, help="which held-out instance")
 
+  compare = commands.add_parser("compare", help="train algorithms side by side and report")
+  compare.add_argument("--env", default="BinPack-v2")
+  compare.add_argument("--algos", nargs="+", default=["distill", "ppo"])
+  compare.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+  compare.add_argument("--minutes", type=float, default=60.0, help="budget per run")
+  compare.add_argument("--preset", default="cpu")
+  compare.add_argument("--out", required=True)
+  compare.add_argument("--no-progress", action="store_true")
+  compare.add_argument("overrides", nargs="*", metavar="key=value")
+
   plot = commands.add_parser("plot", help="plot learning curves of runs")
   plot.add_argument("runs", nargs="+", metavar="RUN")
   plot.add_argument("--out", default="curves.png")
@@ -130,6 +140,22 @@ def _run_plot(args) -> int:
   return 0
 
 
+def _run_compare(args) -> int:
+  if args.minutes <= 0:
+    raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
+  overrides = parse_overrides(args.overrides)
+  from searchdistill.training.compare import plan_runs, run_comparison
+  from searchdistill.viz.report import plot_comparison, write_report
+  out = pathlib.Path(args.out)
+  runs = plan_runs(env=args.env, algos=args.algos, seeds=args.seeds, minutes=args.minutes,
+                   preset=args.preset, overrides=overrides, out=out)
+  run_comparison(runs, show_progress=not args.no_progress)
+  report = write_report([d for _, d in runs], out / "report.md", minutes=args.minutes)
+  plot_comparison([d for _, d in runs], out / "curves.png")
+  print(report)
+  return 0
+
+
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   _enable_compilation_cache()
@@ -138,7 +164,7 @@ def main(argv=None) -> int:
   from searchdistill.training.loop import NonFiniteError
   try:
     commands = {"train": _run_train, "eval": _run_eval, "render": _run_render,
-                "plot": _run_plot}
+                "plot": _run_plot, "compare": _run_compare}
     return commands[args.command](args)
   except (ConfigError, EnvError, CheckpointError, NonFiniteError, RuntimeError) as e:
     print(f"searchdistill: error: {e}", file=sys.stderr)
