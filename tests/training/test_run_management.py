@@ -114,6 +114,10 @@ def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
   assert result.returncode == 2
   assert str(latest) in result.stderr and "cannot restore" in result.stderr
   assert "Traceback" not in result.stderr
+  saved = {p: p.read_bytes() for p in corrupt.rglob("*") if p.is_file()}
+  result = cli("train", "--resume", corrupt, "max_num_iters=5", check=False)
+  assert result.returncode == 2 and "cannot restore" in result.stderr
+  assert {p: p.read_bytes() for p in corrupt.rglob("*") if p.is_file()} == saved
 
   future = tmp_path / "future"
   shutil.copytree(uninterrupted, future)

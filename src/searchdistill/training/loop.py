@@ -70,7 +70,6 @@ def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
     if changed:
       raise ConfigError(f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
                         f"{', '.join(changed)} differ from {config_path}")
-    config_path.write_text(config.to_yaml())
     return
   if config_path.exists() or (out / "checkpoints").exists():
     raise ConfigError(f"{out} already holds a run; use --resume {out} or another --out")
@@ -104,6 +103,8 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
   if resume:
     state, meta = ckpt.restore(out, state)
     elapsed_before, best = meta["wall_seconds"], meta.get("best_eval", -math.inf)
+    # Only now that the checkpoint has loaded may the run's files change.
+    (out / "config.yaml").write_text(config.to_yaml())
     MetricsLog.truncate(out, meta["metrics_lines"])
   state = parts.parallel.replicate(state)
 
