@@ -5,14 +5,19 @@ import subprocess
 import sys
 
 
+def child_env():
+  # CLI runs in child processes use one device: two forced host devices exchange collectives
+  # inside the search's loops, and two JAX processes on a 2-core machine can starve XLA's
+  # in-process rendezvous. Sharding itself is tested in-process (tests/training/test_sharding.py).
+  env = dict(os.environ)
+  env.pop("XLA_FLAGS", None)
+  return env
+
+
 def cli(*args, check=True, timeout=900):
   result = subprocess.run([sys.executable, "-m", "searchdistill.cli", *map(str, args)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=timeout)
+                          capture_output=True, text=True, env=child_env(), timeout=timeout)
   if check and result.returncode != 0:
     raise AssertionError(result.stderr[-3000:])
   return result
 
-
-def python(code: str, *, check=False, timeout=900):
-  return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                        env=dict(os.environ), timeout=timeout)

@@ -16,7 +16,7 @@ from searchdistill.config import make_config
 from searchdistill.training import CheckpointError, NonFiniteError, train
 from searchdistill.training.evaluate_cli import load_trained
 from searchdistill.training.logging import read_metrics
-from tests.helpers import cli, python
+from tests.helpers import child_env, cli
 
 TIMING_KEYS = {"wall_seconds", "wall_seconds_after_eval", "decisions_per_second"}
 
@@ -73,7 +73,7 @@ sys.exit(main(["train", "--preset", "tiny", "max_num_iters=3", "--out", sys.argv
 def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tmp_path):
   out = tmp_path / "killed"
   result = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, str(out)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
+                          capture_output=True, text=True, env=child_env(), timeout=900)
   assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
   assert not (out / "checkpoints" / "2").exists()
   evaluation = json.loads(cli("eval", out, "--episodes", "2", "--json").stdout)
@@ -88,7 +88,8 @@ def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
   process = subprocess.Popen(
       [sys.executable, "-m", "searchdistill.cli", "train", "--preset", "tiny",
        "max_num_iters=100000", "checkpoint_every=100000", "eval_every=0", "--out", str(out),
-       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env=child_env())
   try:
     deadline = time.time() + 600
     while not read_metrics(out) and time.time() < deadline:
