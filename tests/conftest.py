@@ -1,9 +1,10 @@
-"""Shared test setup: two host devices, a persistent compilation cache, tiny shared pieces."""
+"""Shared test setup: a persistent compilation cache and tiny shared pieces.
+
+Sharding tests need two devices: run them with
+XLA_FLAGS=--xla_force_host_platform_device_count=2 (they skip otherwise; see test_sharding.py).
+"""
 
 import os
-
-# Before JAX is imported anywhere: two CPU devices so every test also exercises sharding.
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(os.path.dirname(__file__), "..", ".cache", "xla"))
 

@@ -13,7 +13,6 @@ from tests.helpers import cli
     (["train", "--num-simulations", "x"], "invalid int value"),
     (["train", "learning_rate=abc"], "learning_rate must be of type float"),
     (["train", "--preset", "tiny", "--env", "BinPak-v2"], "unknown environment id 'BinPak-v2'"),
-    (["train", "--preset", "tiny", "rollout_batch_size=3"], "not divisible by the 2 local devices"),
     (["train", "--preset", "tiny", "max_num_considered_actions=801"], "exceeds the 800 actions"),
     (["train", "--num-simulations", "4", "num_simulations=8"], "given twice"),
     (["eval", "no/such/run"], "no/such/run: no such run or checkpoint"),

@@ -1,6 +1,6 @@
 import pytest
 
-from searchdistill.config import ConfigError, make_config, parse_overrides
+from searchdistill.config import ConfigError, check_runtime, make_config, parse_overrides
 
 
 def test_make_config__explicit_values_win_over_the_preset():
@@ -36,3 +36,8 @@ def test_make_config__unknown_preset():
 def test_parse_overrides__rejects_a_bare_word():
   with pytest.raises(ConfigError, match="expected key=value"):
     parse_overrides(["learning_rate"])
+
+
+def test_check_runtime__batch_must_divide_over_devices():
+  with pytest.raises(ConfigError, match="rollout_batch_size=3 is not divisible by the 2 local"):
+    check_runtime(make_config("tiny", {"rollout_batch_size": 3}), num_actions=800, num_devices=2)

@@ -4,6 +4,7 @@ import math
 
 import jax
 import numpy as np
+import pytest
 
 from searchdistill.config import make_config
 from searchdistill.training.components import build
@@ -20,9 +21,15 @@ def _one_iteration(devices):
   return jax.device_get(state.params), jax.device_get(metrics)
 
 
+TWO_DEVICES = pytest.mark.skipif(
+    len(jax.local_devices()) < 2,
+    reason="needs XLA_FLAGS=--xla_force_host_platform_device_count=2; not in the default run "
+    "because XLA:CPU's in-process collectives inside mctx's while loops can abort (see README)")
+
+
+@TWO_DEVICES
 def test_iteration__one_and_two_devices_agree():
   devices = jax.local_devices()
-  assert len(devices) == 2, "tests run with two forced host devices (see conftest.py)"
   params_1, metrics_1 = _one_iteration(devices[:1])
   params_2, metrics_2 = _one_iteration(devices)
   for key in metrics_1:
@@ -38,6 +45,7 @@ def test_iteration__one_and_two_devices_agree():
   np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=sgd_steps * config.learning_rate)
   assert np.linalg.norm(flat_1 - flat_2) < 1e-3 * np.linalg.norm(flat_1)
 
+@TWO_DEVICES
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):
   from searchdistill.algorithms import distill
   from searchdistill.training.sharding import DataParallel
