@@ -22,19 +22,21 @@ def eval_keys(num_episodes: int):
   return jax.random.split(jax.random.fold_in(jax.random.key(EVAL_SEED), 1), num_episodes)
 
 
-def make_evaluator(env, network, *, num_simulations: int, config):
-  """Builds `evaluate(params, keys) -> returns [N]`: greedy if `num_simulations` is 0.
+def make_policy(env, network, *, num_simulations: int, config):
+  """`choose(params, states, key) -> actions [B]`: greedy if `num_simulations` is 0, else a
+  deterministic search (no Gumbel noise) acting with the search's choice."""
+  if not num_simulations:
+    return lambda params, states, key: greedy_action(network, params, states)
+  search = make_search(
+      env, network, num_simulations=num_simulations,
+      max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
+      gumbel_scale=0.0, discount=config.discount)
+  return lambda params, states, key: search(params, key, states).action
 
-  The search evaluation is deterministic (no Gumbel noise) and acts with the search's choice.
-  """
-  if num_simulations:
-    search = make_search(
-        env, network, num_simulations=num_simulations,
-        max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
-        gumbel_scale=0.0, discount=config.discount)
-    choose = lambda params, states, key: search(params, key, states).action
-  else:
-    choose = lambda params, states, key: greedy_action(network, params, states)
+
+def make_evaluator(env, network, *, num_simulations: int, config):
+  """Builds `evaluate(params, keys) -> returns [N]` with `make_policy`'s policy."""
+  choose = make_policy(env, network, num_simulations=num_simulations, config=config)
 
   @jax.jit
   def evaluate(params, keys):

@@ -11,7 +11,7 @@ from typing import Optional
 import jax
 import numpy as np
 
-from searchdistill.config import Config, ConfigError, load_config
+from searchdistill.config import Config, ConfigError, load_config, make_config
 from searchdistill.training import checkpoint as ckpt
 from searchdistill.training.components import build
 from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
@@ -185,7 +185,6 @@ def load_run_config(path) -> Config:
   """The config of a run directory or checkpoint (from the checkpoint's own metadata)."""
   _, meta = ckpt.read_meta(path)
   try:
-    from searchdistill.config import make_config
     return make_config("cpu", meta["config"])
   except ConfigError as e:
     raise ckpt.CheckpointError(f"{path}: checkpoint config is invalid ({e})") from None

@@ -6,21 +6,14 @@ import os
 
 import jax
 
-from searchdistill.search import greedy_action, make_search
+from searchdistill.training.evaluation import make_policy
 
 
 def play_episode(parts, params, *, key, simulations: int = 0):
   """Plays one episode from `key`; returns (list of unbatched env states, total return)."""
-  env, network = parts.env, parts.network
-  if simulations:
-    search = make_search(env, network, num_simulations=simulations,
-                         max_num_considered_actions=min(parts.config.max_num_considered_actions,
-                                                        env.num_actions),
-                         gumbel_scale=0.0, discount=parts.config.discount)
-    pick = lambda p, states, k: search(p, k, states).action
-  else:
-    pick = lambda p, states, k: greedy_action(network, p, states)
-  choose = jax.jit(lambda p, s, k: pick(p, jax.tree.map(lambda x: x[None], s), k)[0])
+  env = parts.env
+  policy = make_policy(env, parts.network, num_simulations=simulations, config=parts.config)
+  choose = jax.jit(lambda p, s, k: policy(p, jax.tree.map(lambda x: x[None], s), k)[0])
   step = jax.jit(env.step)
   state = jax.jit(env.reset)(key)
   states, total = [state], 0.0
