@@ -70,9 +70,9 @@ def main() -> None:
         f" {'mctx-backward ms':>17} {'overhead':>9} {'speedup':>8}")
   for sims in args.simulations:
     search = jax.jit(parts.search(num_simulations=sims))
-    search_ms = median_ms(search, params, keys[0], states, repeats=args.repeats)
+    search_ms = median_ms(search, params, keys, states, repeats=args.repeats)
     mctx_backward = jax.jit(parts.search(num_simulations=sims, batched_backward=False))
-    mctx_ms = median_ms(mctx_backward, params, keys[0], states, repeats=args.repeats)
+    mctx_ms = median_ms(mctx_backward, params, keys, states, repeats=args.repeats)
 
     @jax.jit
     def tree_only(params, key, states, sims=sims):

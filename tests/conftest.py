@@ -1,10 +1,13 @@
-"""Shared test setup: a persistent compilation cache and tiny shared pieces.
+"""Shared test setup: two host devices, a persistent compilation cache and tiny shared pieces.
 
-Sharding tests need two devices: run them with
-XLA_FLAGS=--xla_force_host_platform_device_count=2 (they skip otherwise; see test_sharding.py).
+The suite runs in-process on two forced CPU devices so data parallelism is exercised on every
+run (CLI tests start child processes with one device; see helpers.child_env).
 """
 
 import os
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                             + " --xla_force_host_platform_device_count=2").strip()
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(os.path.dirname(__file__), "..", ".cache", "xla"))
 

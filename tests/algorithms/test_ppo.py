@@ -99,3 +99,27 @@ def test_ppo_loss__value_is_clipped(bandit_setup):
   clipped = (samples.value - 1.0 + 0.2 - samples.value - 0.5) ** 2
   expected = 0.5 * np.maximum(unclipped, np.asarray(clipped))[:4].mean()
   np.testing.assert_allclose(aux["value_loss"], expected, rtol=1e-5)
+
+
+def test_ppo_training__beats_the_untrained_policy_on_binpack():
+  from searchdistill.config import make_config
+  from searchdistill.training.components import build
+  from searchdistill.training.evaluation import eval_keys, make_evaluator
+  from searchdistill.training.learner import make_iteration
+
+  config = make_config("tiny", {"algo": "ppo", "rollout_batch_size": 32,
+                                "training_batch_size": 64, "num_epochs": 4,
+                                "learning_rate": 1e-3, "transformer_num_heads": 2,
+                                "transformer_key_size": 8})
+  parts = build(config)
+  state = parts.parallel.replicate(parts.init_state())
+  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
+                             parts.parallel)
+  evaluate = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
+  keys = eval_keys(64)
+  untrained = float(np.mean(evaluate(state.params, keys)))
+  for _ in range(12):
+    state, _ = iteration(state)
+  trained = float(np.mean(evaluate(state.params, keys)))
+  # Utilization on 64 held-out instances; its standard error is about 0.01.
+  assert trained > untrained + 0.05, (untrained, trained)

@@ -4,12 +4,14 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import mctx
 import numpy as np
 import pytest
 
 from searchdistill.envs.base import EnvState
 from searchdistill.networks import MLPNetwork
-from searchdistill.search import make_search
+from searchdistill.search import evaluate_states, make_search
+from searchdistill.search.gumbel import gumbel_muzero_policy_with_noise
 
 NUM_SIMULATIONS = 8
 
@@ -44,12 +46,16 @@ def _random_states(env, key, batch_size):
 random_states = jax.jit(_random_states, static_argnums=(0, 2))
 
 
+def row_keys(seed, batch_size):
+  return jax.random.split(jax.random.key(seed), batch_size)
+
+
 @pytest.mark.parametrize("batch_size", [1, 6])
 @pytest.mark.parametrize("seed", range(6))
 def test_search__never_chooses_an_invalid_action(binpack, tiny_params, batched_search, seed,
                                                  batch_size):
   states = random_states(binpack, jax.random.key(seed), batch_size)
-  out = jax.device_get(batched_search(tiny_params, jax.random.key(100 + seed), states))
+  out = jax.device_get(batched_search(tiny_params, row_keys(100 + seed, batch_size), states))
   mask, done = np.asarray(states.action_mask), np.asarray(states.done)
   weights = np.asarray(out.action_weights)
 
@@ -89,7 +95,7 @@ def test_search__all_invalid_row_stays_finite(binpack, tiny_params, batched_sear
   states = random_states(binpack, jax.random.key(7), 2)
   finished = states._replace(action_mask=jnp.zeros_like(states.action_mask),
                              done=jnp.ones_like(states.done))
-  out = batched_search(tiny_params, jax.random.key(8), finished)
+  out = batched_search(tiny_params, row_keys(8, 2), finished)
   assert np.all(np.isfinite(np.asarray(out.action_weights)))
   assert np.all(np.asarray(out.action_weights) == 0)
   assert np.all(np.isfinite(np.asarray(out.root_value)))
@@ -128,7 +134,7 @@ def test_search__one_step_bandit_picks_the_best_valid_arm(seed):
   params = network.init(jax.random.key(seed), states.observation)
   search = make_search(env, network, num_simulations=24, max_num_considered_actions=6,
                        gumbel_scale=0.0, discount=1.0)
-  out = jax.jit(search)(params, jax.random.key(seed), states)
+  out = jax.jit(search)(params, row_keys(seed, 1), states)
   best_valid = int(np.argmax(np.where(mask, rewards, -1)))
   assert int(out.action[0]) == best_valid
   assert int(np.argmax(out.action_weights[0])) == best_valid
@@ -148,9 +154,59 @@ def test_batched_backward__gives_mctx_trees_exactly(binpack, tiny_params, search
                                                     seed):
   ours, original = searches_both_backwards
   states = random_states(binpack, jax.random.key(50 + seed), 6)
-  a = jax.device_get(ours(tiny_params, jax.random.key(seed), states))
-  b = jax.device_get(original(tiny_params, jax.random.key(seed), states))
+  a = jax.device_get(ours(tiny_params, row_keys(seed, 6), states))
+  b = jax.device_get(original(tiny_params, row_keys(seed, 6), states))
   np.testing.assert_array_equal(a.action, b.action)
   np.testing.assert_array_equal(a.action_weights, b.action_weights)
   for field in ("node_visits", "node_values", "children_visits", "children_values", "parents"):
     np.testing.assert_array_equal(getattr(a.tree, field), getattr(b.tree, field), err_msg=field)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_search__a_row_depends_only_on_its_key_and_state(binpack, tiny_params, batched_search,
+                                                         seed):
+  # What lets each device search its own slice of the batch: a sub-batch gives the same rows.
+  states = random_states(binpack, jax.random.key(70 + seed), 6)
+  keys = row_keys(seed, 6)
+  whole = jax.device_get(batched_search(tiny_params, keys, states))
+  tail = jax.device_get(batched_search(tiny_params, keys[3:], jax.tree.map(lambda x: x[3:],
+                                                                           states)))
+  np.testing.assert_array_equal(whole.action[3:], tail.action)
+  np.testing.assert_allclose(whole.action_weights[3:], tail.action_weights, atol=1e-6)
+  np.testing.assert_array_equal(whole.tree.node_visits[3:], tail.tree.node_visits)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gumbel_policy_with_noise__equals_mctx_given_the_same_noise(binpack, tiny_network,
+                                                                    tiny_params, seed):
+  states = random_states(binpack, jax.random.key(90 + seed), 5)
+  logits, value = evaluate_states(tiny_network, tiny_params, states)
+  root = mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states)
+  def recurrent_fn(params, rng_key, action, embedding):
+    del rng_key
+    next_states, reward = jax.vmap(binpack.step)(embedding, action)
+    next_logits, next_value = evaluate_states(tiny_network, params, next_states)
+    discount = jnp.where(next_states.done, 0.0, 1.0)
+    return mctx.RecurrentFnOutput(reward=reward, discount=discount, prior_logits=next_logits,
+                                  value=next_value), next_states
+
+  kwargs = dict(num_simulations=NUM_SIMULATIONS, invalid_actions=~states.action_mask,
+                max_num_considered_actions=4)
+  key = jax.random.key(seed)
+
+  @jax.jit
+  def both(params, key):
+    original = mctx.gumbel_muzero_policy(params, key, root, recurrent_fn, gumbel_scale=0.7,
+                                         **kwargs)
+    # mctx's own draw: the key is split into (search key, Gumbel key).
+    search_key, gumbel_key = jax.random.split(key)
+    noise = 0.7 * jax.random.gumbel(gumbel_key, logits.shape)
+    ours = gumbel_muzero_policy_with_noise(params, search_key, root, recurrent_fn, gumbel=noise,
+                                           **kwargs)
+    return original, ours
+
+  original, ours = jax.device_get(both(tiny_params, key))
+  np.testing.assert_array_equal(original.action, ours.action)
+  np.testing.assert_array_equal(original.action_weights, ours.action_weights)
+  np.testing.assert_array_equal(original.search_tree.node_visits, ours.search_tree.node_visits)
+  np.testing.assert_array_equal(original.search_tree.node_values, ours.search_tree.node_values)

@@ -23,8 +23,7 @@ def _one_iteration(devices):
 
 TWO_DEVICES = pytest.mark.skipif(
     len(jax.local_devices()) < 2,
-    reason="needs XLA_FLAGS=--xla_force_host_platform_device_count=2; not in the default run "
-    "because XLA:CPU's in-process collectives inside mctx's while loops can abort (see README)")
+    reason="needs two devices (conftest forces two host devices unless XLA_FLAGS sets a count)")
 
 
 @TWO_DEVICES

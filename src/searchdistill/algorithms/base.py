@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import chex
+import jax
 
 
 class Rollout(NamedTuple):
@@ -23,7 +24,9 @@ class Algorithm(NamedTuple):
   """An algorithm as three pure functions over arrays.
 
   Attributes:
-    collect: `(params, key, states[B]) -> (trajectory, Rollout)`: play whole episodes.
+    collect: `(params, keys[B], states[B]) -> (trajectory, Rollout)`: play whole episodes,
+      episode i drawing its randomness from `keys[i]` only (so the batch can be split over
+      devices without changing any episode).
     make_samples: `(params, trajectory) -> samples`: flat training samples whose `weight`
       field is 1 on real steps and 0 on padding.
     loss: `(params, samples) -> (scalar loss, dict of scalar diagnostics)`.
@@ -35,3 +38,8 @@ class Algorithm(NamedTuple):
   make_samples: Callable[..., Any]
   loss: Callable[..., Any]
   early_stop_key: str | None = None
+
+
+def per_step_keys(keys: chex.PRNGKey, step: chex.Array) -> chex.PRNGKey:
+  """Each episode's key for time step `step`: `[B]` keys from `[B]` episode keys."""
+  return jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, step)

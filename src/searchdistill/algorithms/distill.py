@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from searchdistill.algorithms.base import Algorithm, Rollout
+from searchdistill.algorithms.base import Algorithm, Rollout, per_step_keys
 from searchdistill.algorithms.targets import monte_carlo_returns
 from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
@@ -49,7 +49,7 @@ class Samples(NamedTuple):
   weight: chex.Array
 
 
-def collect(env: Environment, search, params, key: chex.PRNGKey, states: EnvState):
+def collect(env: Environment, search, params, keys: chex.PRNGKey, states: EnvState):
   """Plays a batch of episodes to the end with the search as the policy.
 
   Finished episodes are frozen (the adapter never forwards their actions), and their steps are
@@ -57,23 +57,23 @@ def collect(env: Environment, search, params, key: chex.PRNGKey, states: EnvStat
 
   Args:
     env: the environment.
-    search: `search(params, key, states) -> SearchOutput` for a batch of states.
+    search: `search(params, keys, states) -> SearchOutput` for a batch of states.
     params: network parameters.
-    key: RNG key for the searches.
+    keys: one RNG key per episode `[B]`; episode i's searches depend on `keys[i]` only, so
+      the batch can be split over devices without changing any episode.
     states: `EnvState` batch `[B]` of freshly reset episodes.
 
   Returns:
     a time-major `Trajectory` of length `env.max_episode_steps`.
   """
-  def act(states, step_key):
-    out = search(params, step_key, states)
+  def act(states, step):
+    out = search(params, per_step_keys(keys, step), states)
     next_states, reward = jax.vmap(env.step)(states, out.action)
     record = Trajectory(states.observation, states.action_mask, out.action_weights,
                         reward, ~states.done)
     return next_states, record
 
-  keys = jax.random.split(key, env.max_episode_steps)
-  _, trajectory = jax.lax.scan(act, states, keys)
+  _, trajectory = jax.lax.scan(act, states, jnp.arange(env.max_episode_steps))
   return trajectory
 
 
@@ -110,8 +110,8 @@ def make_optimizer(config) -> optax.GradientTransformation:
 def make_algorithm(config, env: Environment, network, search) -> Algorithm:
   """Search distillation with `search` (batched) as the policy-improvement operator."""
 
-  def collect_episodes(params, key, states):
-    trajectory = collect(env, search, params, key, states)
+  def collect_episodes(params, keys, states):
+    trajectory = collect(env, search, params, keys, states)
     return trajectory, Rollout(trajectory.reward, trajectory.valid)
 
   return Algorithm(

@@ -13,7 +13,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from searchdistill.algorithms.base import Algorithm, Rollout
+from searchdistill.algorithms.base import Algorithm, Rollout, per_step_keys
 from searchdistill.algorithms.targets import generalized_advantages
 from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
@@ -44,19 +44,24 @@ class Samples(NamedTuple):
   weight: chex.Array
 
 
-def collect(env: Environment, network, params, key: chex.PRNGKey, states: EnvState) -> Trajectory:
-  """Plays a batch of episodes to the end, sampling actions from the masked policy."""
+def collect(env: Environment, network, params, keys: chex.PRNGKey, states: EnvState
+            ) -> Trajectory:
+  """Plays a batch of episodes to the end, sampling actions from the masked policy.
 
-  def act(states, step_key):
+  `keys` holds one RNG key per episode (`[B]`), so episodes don't depend on batch layout.
+  """
+
+  def act(states, step):
     out = network.apply(params, states.observation)
     logits = mask_logits(out.logits, states.action_mask)
-    action = jax.random.categorical(step_key, logits).astype(jnp.int32)
+    action = jax.vmap(jax.random.categorical)(per_step_keys(keys, step), logits)
+    action = action.astype(jnp.int32)
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
     next_states, reward = jax.vmap(env.step)(states, action)
     return next_states, Trajectory(states.observation, states.action_mask, action, log_prob,
                                    jnp.where(states.done, 0.0, out.value), reward, ~states.done)
 
-  _, trajectory = jax.lax.scan(act, states, jax.random.split(key, env.max_episode_steps))
+  _, trajectory = jax.lax.scan(act, states, jnp.arange(env.max_episode_steps))
   return trajectory
 
 
@@ -111,8 +116,8 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
 
 def make_algorithm(config, env: Environment, network) -> Algorithm:
 
-  def collect_episodes(params, key, states):
-    trajectory = collect(env, network, params, key, states)
+  def collect_episodes(params, keys, states):
+    trajectory = collect(env, network, params, keys, states)
     return trajectory, Rollout(trajectory.reward, trajectory.valid)
 
   return Algorithm(

@@ -6,9 +6,10 @@ are applied at every node, not only the root, because `mctx` masks only the root
 a transition that ends the episode gets discount 0 and value 0, so nothing beyond a terminal
 node contributes to any Q-value.
 
-The whole batch is one mctx search. Its Gumbel noise is drawn for the global `[B, A]` shape
-inside `jit`, which JAX's partitionable RNG makes independent of how the batch is sharded, so
-one and two devices give the same searches.
+Every state brings its own RNG key, and a row's Gumbel noise depends only on that key
+(`gumbel.gumbel_noise`). The search is therefore a per-row function of `(key, state)`: it can
+run on each device's shard of the batch separately (no collectives inside its loops) and one
+and two devices give the same searches.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import mctx
 from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
 from searchdistill.search.fast_backward import use_batched_backward
+from searchdistill.search.gumbel import gumbel_muzero_policy_with_noise, gumbel_noise
 
 
 class SearchOutput(NamedTuple):
@@ -54,7 +56,10 @@ def make_search(
     gumbel_scale: float, discount: float, return_tree: bool = False,
     batched_backward: bool = True,
 ) -> Callable[[Any, chex.PRNGKey, EnvState], SearchOutput]:
-  """Builds `search(params, key, states) -> SearchOutput` for a batch of states.
+  """Builds `search(params, keys, states) -> SearchOutput` for a batch of states.
+
+  `keys` holds one RNG key per state (`[B]`); row i of the output depends only on `keys[i]`,
+  `states[i]` and `params`.
 
   Args:
     env: the environment whose true `step` is the search's model.
@@ -76,15 +81,19 @@ def make_search(
     return mctx.RecurrentFnOutput(
         reward=reward, discount=step_discount, prior_logits=logits, value=value), next_states
 
-  def search(params, key: chex.PRNGKey, states: EnvState) -> SearchOutput:
+  def search(params, keys: chex.PRNGKey, states: EnvState) -> SearchOutput:
+    chex.assert_equal_shape_prefix([keys, states.action_mask], 1)
     logits, value = evaluate_states(network, params, states)
+    noise = gumbel_noise(keys, logits.shape[-1], gumbel_scale)
     with use_batched_backward(batched_backward):
-      output = mctx.gumbel_muzero_policy(
-          params=params, rng_key=key,
-          root=mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
-          recurrent_fn=recurrent_fn, num_simulations=num_simulations,
+      output = gumbel_muzero_policy_with_noise(
+          params,
+          # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
+          jax.random.fold_in(keys[0], 1),
+          mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
+          recurrent_fn, gumbel=noise, num_simulations=num_simulations,
           invalid_actions=~states.action_mask,
-          max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale)
+          max_num_considered_actions=max_num_considered_actions)
     # mctx fills an all-invalid row with uniform weights; a finished state has no target.
     weights = jnp.where(states.action_mask, output.action_weights, 0.0)
     return SearchOutput(

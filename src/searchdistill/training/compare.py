@@ -12,8 +12,9 @@ from searchdistill.training.loop import train
 def plan_runs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out):
   """Validated `(config, run_dir)` pairs; every config is checked before anything trains."""
   runs = []
-  for algo in algos:
-    for seed in seeds:
+  # Seed-major order: an interrupted comparison still has every algorithm for the seeds done.
+  for seed in seeds:
+    for algo in algos:
       config = make_config(preset, {**overrides, "env": env, "algo": algo, "seed": seed,
                                     "minutes": minutes, "max_num_iters": 1_000_000})
       runs.append((config, pathlib.Path(out) / f"{algo}_s{seed}"))

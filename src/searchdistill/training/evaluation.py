@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from searchdistill.algorithms.base import per_step_keys
 from searchdistill.search import greedy_action, make_search
 
 EVAL_SEED = 20_221_122
@@ -23,15 +24,16 @@ def eval_keys(num_episodes: int):
 
 
 def make_policy(env, network, *, num_simulations: int, config):
-  """`choose(params, states, key) -> actions [B]`: greedy if `num_simulations` is 0, else a
-  deterministic search (no Gumbel noise) acting with the search's choice."""
+  """`choose(params, states, keys) -> actions [B]` (one key per state): greedy if
+  `num_simulations` is 0, else a deterministic search (no Gumbel noise) acting with the
+  search's choice."""
   if not num_simulations:
-    return lambda params, states, key: greedy_action(network, params, states)
+    return lambda params, states, keys: greedy_action(network, params, states)
   search = make_search(
       env, network, num_simulations=num_simulations,
       max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
       gumbel_scale=0.0, discount=config.discount)
-  return lambda params, states, key: search(params, key, states).action
+  return lambda params, states, keys: search(params, keys, states).action
 
 
 def make_evaluator(env, network, *, num_simulations: int, config):
@@ -42,13 +44,14 @@ def make_evaluator(env, network, *, num_simulations: int, config):
   def evaluate(params, keys):
     states = jax.vmap(env.reset)(keys)
 
-    def act(carry, step_key):
+    def act(carry, step):
       states, returns = carry
-      next_states, reward = jax.vmap(env.step)(states, choose(params, states, step_key))
+      actions = choose(params, states, per_step_keys(keys, step))
+      next_states, reward = jax.vmap(env.step)(states, actions)
       return (next_states, returns + reward), None
 
-    step_keys = jax.random.split(jax.random.key(0), env.max_episode_steps)
-    (_, returns), _ = jax.lax.scan(act, (states, jnp.zeros(keys.shape[0])), step_keys)
+    (_, returns), _ = jax.lax.scan(act, (states, jnp.zeros(keys.shape[0])),
+                                   jnp.arange(env.max_episode_steps))
     return returns
 
   return evaluate

@@ -65,6 +65,7 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
   exceeds `config.target_kl` (when that is positive).
   """
   early_stop = algorithm.early_stop_key if config.target_kl > 0 else None
+  collect = parallel.per_shard_episodes(algorithm.collect)
 
   def sgd_step(params, opt_state, samples):
     grads, aux = jax.grad(algorithm.loss, has_aux=True)(params, samples)
@@ -102,7 +103,8 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
     key, reset_key, collect_key, learn_key = jax.random.split(state.key, 4)
     reset_keys = jax.random.split(reset_key, config.rollout_batch_size)
     starts = parallel.shard_batch(jax.vmap(env.reset)(reset_keys))
-    trajectory, rollout = algorithm.collect(state.params, collect_key, starts)
+    episode_keys = parallel.shard_batch(jax.random.split(collect_key, config.rollout_batch_size))
+    trajectory, rollout = collect(state.params, episode_keys, starts)
     samples = algorithm.make_samples(state.params, trajectory)
     params, opt_state, losses, steps = learn(state.params, state.opt_state, samples, learn_key)
     real_steps = jnp.sum(rollout.valid).astype(jnp.float32)

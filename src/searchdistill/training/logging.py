@@ -97,3 +97,8 @@ def _open_backend(name: str, run_dir: pathlib.Path, config: dict):
     package = "tensorboardX" if name == "tensorboard" else "wandb"
     raise RuntimeError(f"logger={name} needs the '{package}' package: "
                        f"pip install 'searchdistill[{name}]'") from None
+
+
+def training_minutes(record: dict) -> float:
+  """Minutes spent training (evaluation excluded) when the run recorded it, else wall time."""
+  return record.get("train_seconds", record["wall_seconds"]) / 60

@@ -100,9 +100,13 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
 
   state = parts.init_state()
   elapsed_before, best = 0.0, -math.inf
+  # Evaluation time is kept apart: the `minutes` budget counts training only, so algorithms
+  # that evaluate at different rates still get the same time to learn.
+  eval_seconds = 0.0
   if resume:
     state, meta = ckpt.restore(out, state)
     elapsed_before, best = meta["wall_seconds"], meta.get("best_eval", -math.inf)
+    eval_seconds = meta.get("eval_seconds", 0.0)
     # Only now that the checkpoint has loaded may the run's files change.
     (out / "config.yaml").write_text(config.to_yaml())
     MetricsLog.truncate(out, meta["metrics_lines"])
@@ -124,9 +128,12 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
   summary: dict = {}
   last_eval: dict = {}
 
+  def train_seconds():
+    return time.perf_counter() - start - eval_seconds
+
   def save(best_copy: bool = False):
     meta = dict(config=config.to_dict(), wall_seconds=time.perf_counter() - start,
-                metrics_lines=log.line_count(), best_eval=best)
+                eval_seconds=eval_seconds, metrics_lines=log.line_count(), best_eval=best)
     checkpointer.save(jax.device_get(state), meta, best=best_copy)
 
   def evaluate():
@@ -150,16 +157,18 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
         _check_finite(metrics, state.params)
         step = int(state.iteration)
         record = {"iteration": step, "wall_seconds": time.perf_counter() - start,
-                  "env_steps": float(state.env_steps),
+                  "train_seconds": train_seconds(), "env_steps": float(state.env_steps),
                   "decisions_per_second": metrics["rollout/env_steps"] / seconds, **metrics}
-        is_last = step >= config.max_num_iters or time.perf_counter() - start >= budget
+        is_last = step >= config.max_num_iters or train_seconds() >= budget
         if config.eval_every and (step % config.eval_every == 0 or is_last):
+          eval_start = time.perf_counter()
           last_eval = evaluate()
+          eval_seconds += time.perf_counter() - eval_start
           record.update(last_eval)
           record["wall_seconds_after_eval"] = time.perf_counter() - start
           progress.note(last_eval)
         log.write(record)
-        progress.update(step, record, time.perf_counter() - start)
+        progress.update(step, record, train_seconds())
         done_here += 1
         new_best = "eval/greedy/mean" in record and record["eval/greedy/mean"] > best
         if new_best:
@@ -177,7 +186,7 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     checkpointer.close()
     log.close()
   summary.update(iteration=int(state.iteration), wall_seconds=time.perf_counter() - start,
-                 **last_eval)
+                 train_seconds=train_seconds(), **last_eval)
   return summary
 
 

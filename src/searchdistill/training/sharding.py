@@ -1,8 +1,11 @@
 """Data parallelism over all local devices with `jax.sharding`.
 
 Batches are split along their leading axis over a one-axis mesh named "data"; parameters and
-optimizer state are replicated. Inside `jit`, GSPMD partitions the per-example work and adds
-the all-reduce of the gradient sum, so the same code runs on one device or many.
+optimizer state are replicated. Episode collection runs on each device's slice separately
+(`shard_map`): a search's data-dependent while loops then need no collectives, which under
+GSPMD they did (and XLA:CPU's in-process rendezvous could abort on them). The learning step
+stays with GSPMD, which adds the all-reduce of the gradient sum. The same code runs on one
+device or many.
 """
 
 from __future__ import annotations
@@ -31,3 +34,14 @@ class DataParallel:
   def replicate(self, tree):
     """Places `tree` (outside jit) on every device."""
     return jax.device_put(tree, self.replicated)
+
+  def per_shard_episodes(self, collect):
+    """Runs `collect(params, keys[B], states[B]) -> time-major outputs ([T, B, ...] leaves)`
+    on each device's slice of the batch, with `params` replicated.
+
+    Correct only for functions whose row i depends on `keys[i]` and `states[i]` alone, which
+    is the `Algorithm.collect` contract.
+    """
+    batch = PartitionSpec("data")
+    return jax.shard_map(collect, mesh=self.mesh, in_specs=(PartitionSpec(), batch, batch),
+                         out_specs=PartitionSpec(None, "data"), check_vma=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 from searchdistill.config import ConfigError, load_config
-from searchdistill.training.logging import read_metrics
+from searchdistill.training.logging import read_metrics, training_minutes
 
 
 def run_label(run_dir) -> str:
@@ -28,18 +28,18 @@ def plot_runs(run_dirs, out: str) -> None:
       raise ConfigError(f"{run_dir}: no metrics.jsonl lines to plot")
     color = f"C{index}"
     label = run_label(run_dir)
-    for axis, x_key, scale in ((axes[0], "wall_seconds", 1 / 60), (axes[1], "env_steps", 1.0)):
-      xs = [r[x_key] * scale for r in records]
+    for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
+      xs = [x_of(r) for r in records]
       axis.plot(xs, [r["rollout/avg_return"] for r in records], color=color, alpha=0.25,
                 linewidth=1, label=f"{label} rollout")
       for kind, style in (("greedy", "-"), ("search", "--")):
-        points = [(r[x_key] * scale, r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
+        points = [(x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
                   for r in records if r.get(f"eval/{kind}/mean") is not None]
         if points:
           x, y, e = zip(*points)
           axis.errorbar(x, y, yerr=e, color=color, linestyle=style, marker="o", markersize=3,
                         capsize=2, label=f"{label} eval {kind}")
-  axes[0].set_xlabel("wall time (minutes)")
+  axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   axes[0].set_ylabel("utilization (return)")
   for axis in axes:

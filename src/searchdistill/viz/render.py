@@ -13,14 +13,14 @@ def play_episode(parts, params, *, key, simulations: int = 0):
   """Plays one episode from `key`; returns (list of unbatched env states, total return)."""
   env = parts.env
   policy = make_policy(env, parts.network, num_simulations=simulations, config=parts.config)
-  choose = jax.jit(lambda p, s, k: policy(p, jax.tree.map(lambda x: x[None], s), k)[0])
+  choose = jax.jit(lambda p, s, keys: policy(p, jax.tree.map(lambda x: x[None], s), keys)[0])
   step = jax.jit(env.step)
   state = jax.jit(env.reset)(key)
   states, total = [state], 0.0
   for t in range(env.max_episode_steps):
     if bool(state.done):
       break
-    state, reward = step(state, choose(params, state, jax.random.fold_in(key, t)))
+    state, reward = step(state, choose(params, state, jax.random.fold_in(key, t)[None]))
     states.append(state)
     total += float(reward)
   return states, total

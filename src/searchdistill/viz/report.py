@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from searchdistill.config import load_config
-from searchdistill.training.logging import read_metrics
+from searchdistill.training.logging import read_metrics, training_minutes
 
 
 def _final(records: list[dict], key: str):
@@ -43,17 +43,19 @@ def write_report(run_dirs, out: pathlib.Path, *, minutes: float) -> str:
   lines = [f"# Comparison ({minutes:g} minutes per run, seeds sequential on one machine)", "",
            "Utilization on the fixed held-out instances at the end of each run; mean +- standard "
            "error across seeds.", "",
-           "| algorithm | seeds | greedy | search | env steps | decisions/s | wall minutes |",
-           "|---|---|---|---|---|---|---|"]
+           "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
+           "| wall minutes |",
+           "|---|---|---|---|---|---|---|---|"]
   for label, runs in groups.items():
     records = [r for _, r in runs]
     rates = [statistics.median(x["decisions_per_second"] for x in r[1:] or r) for r in records]
-    lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+    lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
         label, len(runs),
         _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
         _mean_stderr([_final(r, "eval/search/mean") for r in records]),
         _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
         f"{statistics.fmean(rates):.0f}",
+        f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
         f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}"))
   lines += ["", "| run | greedy | search | iterations |", "|---|---|---|---|"]
   for label, runs in groups.items():
@@ -67,29 +69,32 @@ def write_report(run_dirs, out: pathlib.Path, *, minutes: float) -> str:
 
 
 def plot_comparison(run_dirs, out: pathlib.Path) -> None:
-  """Greedy utilization against wall time and env steps: mean line, min-max band over seeds."""
+  """Utilization against training time and env steps, greedy (solid) and with search
+  (dashed): mean line over seeds, min-max band."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
   for index, (label, runs) in enumerate(group_runs(run_dirs).items()):
-    for axis, x_key, scale in ((axes[0], "wall_seconds", 1 / 60), (axes[1], "env_steps", 1.0)):
-      curves = []
-      for _, records in runs:
-        points = [(r[x_key] * scale, r["eval/greedy/mean"]) for r in records
-                  if r.get("eval/greedy/mean") is not None]
-        if points:
-          curves.append(np.array(points))
-      if not curves:
-        continue
-      grid = np.linspace(0, min(c[-1, 0] for c in curves), 60)
-      ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-      axis.plot(grid, ys.mean(0), color=f"C{index}", label=f"{label}, {len(curves)} seeds")
-      axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.2)
-  axes[0].set_xlabel("wall time (minutes)")
+    for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
+      for kind, style in (("greedy", "-"), ("search", "--")):
+        curves = []
+        for _, records in runs:
+          points = [(x_of(r), r[f"eval/{kind}/mean"]) for r in records
+                    if r.get(f"eval/{kind}/mean") is not None]
+          if points:
+            curves.append(np.array(points))
+        if not curves:
+          continue
+        grid = np.linspace(min(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 60)
+        ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
+        axis.plot(grid, ys.mean(0), color=f"C{index}", linestyle=style,
+                  label=f"{label} {kind}, {len(curves)} seeds")
+        axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
+  axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
-  axes[0].set_ylabel("greedy utilization (held-out)")
+  axes[0].set_ylabel("utilization on held-out instances")
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(loc="lower right")
