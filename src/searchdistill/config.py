@@ -122,7 +122,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Per-algorithm values, applied on top of the preset and below explicit values.
 ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "ppo": {
-        "cpu": dict(learning_rate=3e-4, num_epochs=4),
+        # Measured on the 2-core CPU (8-minute runs, greedy utilization on the held-out set):
+        # 256 episodes per iteration reached 0.909, 64 episodes 0.902.
+        "cpu": dict(learning_rate=3e-4, num_epochs=4, rollout_batch_size=256,
+                    training_batch_size=512, eval_every=25),
         "paper": dict(learning_rate=3e-4, num_epochs=4),
     },
 }
