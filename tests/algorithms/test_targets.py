@@ -20,3 +20,32 @@ def test_monte_carlo_returns__padding_does_not_change_real_targets():
   rewards = jnp.array([0.5, 0.25])
   padded = monte_carlo_returns(jnp.array([0.5, 0.25, 3.0]), jnp.array([True, True, False]), 1.0)
   np.testing.assert_allclose(padded[:2], monte_carlo_returns(rewards, jnp.array([True, True]), 1.0))
+
+
+def test_n_step_returns__match_hand_computed_values_with_an_episode_end():
+  from searchdistill.algorithms.targets import n_step_returns
+  g = 0.9
+  rewards = jnp.array([1.0, 2.0, 3.0, 4.0, 5.0])
+  # The step from state 2 ends the episode; state 3 starts a new one.
+  discounts = jnp.array([g, g, 0.0, g, g])
+  values = jnp.array([10.0, 20.0, 30.0, 40.0, 50.0])     # v(state t+1)
+  expected = [
+      1 + g * 2 + g * g * 3,          # d[2] = 0: nothing after the episode's last reward
+      2 + g * 3,
+      3,
+      4 + g * 5 + g * g * 50,         # cut short by the stretch's end: bootstrap v(state 5)
+      5 + g * 50,
+  ]
+  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, 3), expected, rtol=1e-6)
+
+
+def test_n_step_returns__one_step_is_td_target():
+  from searchdistill.algorithms.targets import n_step_returns
+  rewards, discounts, values = jnp.array([1.0, -2.0]), jnp.array([0.5, 0.0]), jnp.array([4.0, 9.0])
+  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, 1), [3.0, -2.0])
+
+
+def test_alive_mask__stops_after_the_first_episode_end():
+  from searchdistill.algorithms.targets import alive_mask
+  dones = jnp.array([False, True, False, True])
+  np.testing.assert_array_equal(alive_mask(dones), [True, True, False, False, False])

@@ -66,3 +66,52 @@ def generalized_advantages(rewards: chex.Array, values: chex.Array, valid: chex.
   init = (jnp.float32(0.0), jnp.float32(0.0))
   _, advantages = jax.lax.scan(backward, init, (rewards, values, valid), reverse=True)
   return advantages
+
+
+def n_step_returns(rewards: chex.Array, discounts: chex.Array, bootstrap_values: chex.Array,
+                   n: int) -> chex.Array:
+  """n-step bootstrapped returns along one stretch of experience, truncated at its end.
+
+  `G[t] = r[t] + d[t] r[t+1] + ... + (d[t]...d[t+m-2]) r[t+m-1] + (d[t]...d[t+m-1]) v[t+m-1]`
+  with `m = min(n, T - t)`: at most n rewards, then the value of the state reached. A discount
+  of 0 (the step ended the episode) cuts off everything after it.
+
+  Args:
+    rewards: float `[T]`, reward of the step from state t.
+    discounts: float `[T]`, discount between state t and state t+1 (0 if the step was terminal).
+    bootstrap_values: float `[T]`, value estimate of state t+1.
+    n: number of rewards before bootstrapping (>= 1).
+
+  Returns:
+    float32 `[T]` returns.
+  """
+  chex.assert_rank([rewards, discounts, bootstrap_values], 1)
+  chex.assert_equal_shape([rewards, discounts, bootstrap_values])
+  if n < 1:
+    raise ValueError(f"n must be >= 1, got {n}")
+  length = rewards.shape[0]
+  # Past the end: no reward, discount 1, the last state's value, so a stretch cut short
+  # bootstraps from where it stops.
+  pad = lambda x, value: jnp.concatenate([x, jnp.full((n - 1,), value, x.dtype)])
+  rewards = pad(rewards.astype(jnp.float32), 0.0)
+  discounts = pad(discounts.astype(jnp.float32), 1.0)
+  values = pad(bootstrap_values.astype(jnp.float32), bootstrap_values[-1])
+  returns = values[n - 1:n - 1 + length]
+  for i in reversed(range(n)):
+    returns = rewards[i:i + length] + discounts[i:i + length] * returns
+  return returns
+
+
+def alive_mask(dones: chex.Array) -> chex.Array:
+  """`alive[k]` is True when no step before k (of a stretch starting at a real state) ended the
+  episode: the states a K-step unroll may learn real targets for.
+
+  Args:
+    dones: bool `[T]`, True where the step from state t ended the episode.
+
+  Returns:
+    bool `[T + 1]` for states 0..T.
+  """
+  chex.assert_rank(dones, 1)
+  ended = jnp.cumsum(dones.astype(jnp.int32)) > 0
+  return jnp.concatenate([jnp.array([True]), ~ended])

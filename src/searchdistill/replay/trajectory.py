@@ -1,0 +1,130 @@
+"""Trajectory replay with prioritized sampling of K-step unroll windows, as pure functions.
+
+The buffer holds `E` parallel streams of experience (one per environment of a vectorized
+collector), each a ring of `C` steps written in lockstep: step t of every stream goes to slot
+`t % C`. Streams run through episode boundaries (environments reset themselves), so each step
+records whether it ended its episode and the unroll targets stop there.
+
+Sampling draws window starts with probability proportional to `priority ** alpha` among the
+starts whose whole window (`window` steps) has been written and not yet overwritten, and
+returns importance weights `(N P(i)) ** -beta` normalized by their maximum in the batch
+(Schaul et al. 2016). New steps get the largest priority seen so far, so each is likely to be
+replayed at least once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+
+
+class ReplayState(NamedTuple):
+  """The buffer.
+
+  Attributes:
+    data: pytree of arrays `[E, C, ...]`, the stored steps.
+    priority: float32 `[E, C]`, sampling priority of a window starting at each slot.
+    max_priority: float32 scalar, the largest priority ever set (given to new steps).
+    written: int32 scalar, steps written per stream so far (the next step's time index).
+  """
+
+  data: Any
+  priority: chex.Array
+  max_priority: chex.Array
+  written: chex.Array
+
+
+class Sample(NamedTuple):
+  """A batch of `B` windows.
+
+  Attributes:
+    data: pytree of arrays `[B, window, ...]`, consecutive steps of one stream each.
+    stream: int32 `[B]` stream index of each window.
+    slot: int32 `[B]` slot of each window's first step (for `update_priorities`).
+    weight: float32 `[B]`, importance-sampling weights (max 1).
+    probability: float32 `[B]`, probability the window had of being drawn.
+  """
+
+  data: Any
+  stream: chex.Array
+  slot: chex.Array
+  weight: chex.Array
+  probability: chex.Array
+
+
+def init(example_step: Any, *, num_streams: int, capacity: int) -> ReplayState:
+  """An empty buffer for steps shaped like `example_step` (one step of one stream)."""
+  if capacity < 2 or num_streams < 1:
+    raise ValueError(f"need capacity >= 2 and num_streams >= 1, got {capacity}, {num_streams}")
+  data = jax.tree.map(lambda x: jnp.zeros((num_streams, capacity) + jnp.shape(x),
+                                          jnp.asarray(x).dtype), example_step)
+  return ReplayState(data, jnp.zeros((num_streams, capacity), jnp.float32), jnp.float32(1.0),
+                     jnp.int32(0))
+
+
+def capacity_of(state: ReplayState) -> int:
+  return state.priority.shape[1]
+
+
+def add(state: ReplayState, steps: Any) -> ReplayState:
+  """Appends `steps` (leaves `[E, L, ...]`, L <= C) to every stream, overwriting the oldest."""
+  length = jax.tree.leaves(steps)[0].shape[1]
+  capacity = capacity_of(state)
+  chex.assert_scalar_positive(capacity - length + 1)
+  slots = (state.written + jnp.arange(length)) % capacity
+  data = jax.tree.map(lambda buffer, new: buffer.at[:, slots].set(new), state.data, steps)
+  priority = state.priority.at[:, slots].set(state.max_priority)
+  return ReplayState(data, priority, state.max_priority, state.written + length)
+
+
+def valid_starts(state: ReplayState, window: int) -> chex.Array:
+  """bool `[C]`: slots whose `window` consecutive steps are all written and still stored."""
+  capacity = capacity_of(state)
+  slots = jnp.arange(capacity)
+  # The time index of the step now in each slot: the latest t < written with t % C == slot.
+  newest = state.written - 1
+  time = newest - (newest - slots) % capacity
+  return (time >= 0) & (time + window <= state.written) & (window <= capacity)
+
+
+def sampling_probabilities(state: ReplayState, *, window: int, alpha: float) -> chex.Array:
+  """float32 `[E, C]` probabilities of each window start (0 where the window is unusable)."""
+  usable = valid_starts(state, window)[None, :]
+  scores = jnp.where(usable, jnp.power(jnp.maximum(state.priority, 1e-12), alpha), 0.0)
+  return scores / jnp.maximum(jnp.sum(scores), 1e-30)
+
+
+def sample(state: ReplayState, key: chex.PRNGKey, *, batch_size: int, window: int,
+           alpha: float, beta: float) -> Sample:
+  """Draws `batch_size` windows (with replacement) by priority; see the module docstring.
+
+  `alpha = 0` samples uniformly among usable windows; `beta = 1` fully corrects the bias.
+  The caller must have added at least `window` steps.
+  """
+  probabilities = sampling_probabilities(state, window=window, alpha=alpha)
+  flat = probabilities.reshape(-1)
+  index = jax.random.choice(key, flat.shape[0], (batch_size,), p=flat)
+  capacity = capacity_of(state)
+  stream, slot = index // capacity, index % capacity
+  positions = (slot[:, None] + jnp.arange(window)[None, :]) % capacity
+  data = jax.tree.map(lambda x: x[stream[:, None], positions], state.data)
+  num_usable = jnp.sum(flat > 0)
+  weight = jnp.power(num_usable * flat[index], -beta)
+  return Sample(data, stream.astype(jnp.int32), slot.astype(jnp.int32),
+                weight / jnp.max(weight), flat[index])
+
+
+def update_priorities(state: ReplayState, stream: chex.Array, slot: chex.Array,
+                      priority: chex.Array) -> ReplayState:
+  """Sets the priorities of sampled windows (for example to their value errors)."""
+  priority = jnp.maximum(priority.astype(jnp.float32), 1e-6)
+  return state._replace(priority=state.priority.at[stream, slot].set(priority),
+                        max_priority=jnp.maximum(state.max_priority, jnp.max(priority)))
+
+
+def size(state: ReplayState) -> chex.Array:
+  """Steps stored per stream."""
+  return jnp.minimum(state.written, capacity_of(state))

@@ -1,0 +1,72 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from searchdistill import replay
+
+
+def _steps(start, length, streams=2):
+  """Steps whose `t` field is their time index and `s` their stream."""
+  t = jnp.arange(start, start + length, dtype=jnp.int32)
+  return {"t": jnp.broadcast_to(t, (streams, length)),
+          "s": jnp.broadcast_to(jnp.arange(streams, dtype=jnp.int32)[:, None], (streams, length))}
+
+
+def test_add__wraps_around_keeping_the_newest_steps():
+  state = replay.init({"t": jnp.int32(0), "s": jnp.int32(0)}, num_streams=2, capacity=5)
+  for start in range(0, 12, 3):           # 12 steps into 5 slots
+    state = replay.add(state, _steps(start, 3))
+  assert int(state.written) == 12 and int(replay.size(state)) == 5
+  stored = np.sort(np.asarray(state.data["t"][0]))
+  np.testing.assert_array_equal(stored, [7, 8, 9, 10, 11])
+  np.testing.assert_array_equal(state.data["t"][0, 11 % 5], 11)
+
+
+def test_sample__windows_are_consecutive_and_never_cross_the_write_point():
+  state = replay.init({"t": jnp.int32(0), "s": jnp.int32(0)}, num_streams=2, capacity=7)
+  for start in range(0, 17, 4):
+    state = replay.add(state, _steps(start, 4))   # written = 20, stored t = 13..19
+  out = replay.sample(state, jax.random.key(0), batch_size=256, window=3, alpha=0.0, beta=1.0)
+  t = np.asarray(out.data["t"])
+  np.testing.assert_array_equal(np.diff(t, axis=1), 1)        # consecutive, across the ring end
+  assert t.min() >= 13 and t.max() <= 19                       # only stored, written steps
+  np.testing.assert_array_equal(out.data["s"][:, 0], out.stream)
+  assert set(np.unique(t[:, 0])) == set(range(13, 18))        # every usable start is reachable
+
+
+def test_sampling_probabilities__follow_priority_to_the_alpha():
+  state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=4)
+  state = replay.add(state, {"t": jnp.arange(4, dtype=jnp.int32)[None]})
+  state = replay.update_priorities(state, jnp.array([0, 0, 0]), jnp.array([0, 1, 2]),
+                                   jnp.array([1.0, 2.0, 4.0]))
+  probs = np.asarray(replay.sampling_probabilities(state, window=2, alpha=0.5))
+  expected = np.array([1.0, np.sqrt(2), 2.0, 0.0])      # slot 3's window would need step 4
+  np.testing.assert_allclose(probs[0], expected / expected.sum(), rtol=1e-6)
+
+
+def test_sample__importance_weights_correct_for_the_priorities():
+  state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=3)
+  state = replay.add(state, {"t": jnp.arange(3, dtype=jnp.int32)[None]})
+  state = replay.update_priorities(state, jnp.array([0, 0, 0]), jnp.array([0, 1, 2]),
+                                   jnp.array([1.0, 3.0, 9.0]))
+  out = replay.sample(state, jax.random.key(1), batch_size=64, window=1, alpha=1.0, beta=0.5)
+  probs = np.array([1.0, 3.0, 9.0]) / 13.0
+  raw = (3 * probs) ** -0.5
+  drawn = np.asarray(out.slot)
+  expected = raw[drawn] / raw[drawn].max()
+  np.testing.assert_allclose(out.weight, expected, rtol=1e-5)
+  np.testing.assert_allclose(out.probability, probs[drawn], rtol=1e-5)
+
+
+def test_add__new_steps_get_the_largest_priority_so_far():
+  state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=4)
+  state = replay.add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
+  state = replay.update_priorities(state, jnp.array([0]), jnp.array([0]), jnp.array([5.0]))
+  state = replay.add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
+  np.testing.assert_allclose(state.priority[0], [5.0, 1.0, 5.0, 5.0])
+
+
+def test_init__rejects_a_capacity_below_two():
+  with pytest.raises(ValueError, match="capacity"):
+    replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=1)
