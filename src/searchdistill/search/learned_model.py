@@ -1,0 +1,96 @@
+"""MuZero search over a learned model: `mctx.muzero_policy` or `mctx.gumbel_muzero_policy`.
+
+The root is the representation of real observations; every expansion runs the learned dynamics
+and prediction. Values and rewards leave the network as categorical logits and enter the tree
+as raw scalars (`value_transform.logits_to_scalar`). The model knows no legality, so the root's
+invalid actions are masked (mctx never selects them there) and the executed action is always
+a valid root action; below the root the model's own policy decides.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import mctx
+
+from searchdistill.algorithms.value_transform import Support, logits_to_scalar
+
+POLICY_TYPES = ("muzero", "gumbel")
+
+
+class LearnedSearchOutput(NamedTuple):
+  """Result of searching from a batch of `B` observations.
+
+  Attributes:
+    action: int32 `[B]`, the action to execute (always valid at the root).
+    action_weights: float32 `[B, A]`, the policy target (visit counts for "muzero",
+      softmax(prior + completed Q) for "gumbel"), zero on invalid actions.
+    root_value: float32 `[B]`, the search's value of the root.
+  """
+
+  action: chex.Array
+  action_weights: chex.Array
+  root_value: chex.Array
+
+
+def make_learned_search(
+    network, support: Support, *, policy_type: str, num_simulations: int, discount: float,
+    dirichlet_alpha: float = 0.3, dirichlet_fraction: float = 0.25, temperature: float = 1.0,
+    max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
+) -> Callable[..., LearnedSearchOutput]:
+  """Builds `search(params, key, observations [B, ...], action_mask bool [B, A])`.
+
+  Args:
+    network: a `MuZeroNetwork`.
+    support: the support of its value and reward heads.
+    policy_type: "muzero" (PUCT with Dirichlet root noise; acts by sampling visit counts at
+      `temperature`) or "gumbel" (Gumbel MuZero; acts with the search's choice).
+    num_simulations: simulations per search.
+    discount: discount between model steps.
+    dirichlet_alpha: "muzero" root noise concentration (`dirichlet_fraction` 0 turns it off).
+    dirichlet_fraction: "muzero" weight of the root noise.
+    temperature: "muzero" visit-count temperature for the executed action.
+    max_num_considered_actions: "gumbel" root actions kept by Gumbel top-k.
+    gumbel_scale: "gumbel" noise scale (0 for a deterministic search).
+  """
+  if policy_type not in POLICY_TYPES:
+    raise ValueError(f"policy_type must be one of {POLICY_TYPES}, got {policy_type!r}")
+
+  def recurrent_fn(params, rng_key, action, latent):
+    del rng_key
+    next_latent, reward_logits = network.apply(params, latent, action, method="dynamics")
+    prediction = network.apply(params, next_latent, method="predict")
+    batch = action.shape[0]
+    return mctx.RecurrentFnOutput(
+        reward=logits_to_scalar(reward_logits, support),
+        discount=jnp.full((batch,), discount, jnp.float32),
+        prior_logits=prediction.policy_logits,
+        value=logits_to_scalar(prediction.value_logits, support)), next_latent
+
+  def search(params, key: chex.PRNGKey, observations: chex.Array,
+             action_mask: chex.Array) -> LearnedSearchOutput:
+    chex.assert_rank(action_mask, 2)
+    latent = network.apply(params, observations, method="represent")
+    prediction = network.apply(params, latent, method="predict")
+    root = mctx.RootFnOutput(prior_logits=prediction.policy_logits,
+                             value=logits_to_scalar(prediction.value_logits, support),
+                             embedding=latent)
+    invalid = ~action_mask
+    if policy_type == "muzero":
+      output = mctx.muzero_policy(
+          params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
+          dirichlet_alpha=dirichlet_alpha, dirichlet_fraction=dirichlet_fraction,
+          temperature=temperature)
+    else:
+      output = mctx.gumbel_muzero_policy(
+          params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
+          max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale)
+    weights = jnp.where(action_mask, output.action_weights, 0.0)
+    weights = weights / jnp.maximum(weights.sum(-1, keepdims=True), 1e-12)
+    return LearnedSearchOutput(output.action.astype(jnp.int32), weights,
+                               output.search_tree.node_values[:, 0])
+
+  return search
