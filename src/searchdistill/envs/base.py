@@ -49,3 +49,39 @@ class Environment(Protocol):
     An invalid action (or any action once `done`) is never forwarded to the wrapped
     environment: the state is kept, the reward is 0 and the episode is over.
     """
+
+
+class StreamStep(NamedTuple):
+  """What one step of a self-resetting environment reports.
+
+  Attributes:
+    reward: float32 scalar.
+    terminated: scalar bool, the step ended the episode in a terminal state (no bootstrap).
+    truncated: scalar bool, the step ended the episode by a time limit.
+  """
+
+  reward: chex.Array
+  terminated: chex.Array
+  truncated: chex.Array
+
+
+class StreamEnvironment(Protocol):
+  """A stochastic single-agent environment that resets itself when an episode ends.
+
+  Learned-model algorithms (MuZero) consume such endless streams of experience; the state's
+  `done` field is always False, and episode ends are reported by `StreamStep`.
+
+  Attributes:
+    env_id: the id the environment was made from.
+    num_actions: number of discrete actions.
+  """
+
+  env_id: str
+  num_actions: int
+
+  def reset(self, key: chex.PRNGKey) -> EnvState:
+    """Starts a stream."""
+
+  def step(self, state: EnvState, action: chex.Array,
+           key: chex.PRNGKey) -> tuple[EnvState, StreamStep]:
+    """Applies an action; after an episode's last step the returned state is a fresh start."""
