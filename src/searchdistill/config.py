@@ -20,7 +20,8 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-ALGORITHMS = ("distill", "ppo")
+ALGORITHMS = ("distill", "ppo", "muzero")
+SEARCH_POLICIES = ("gumbel", "muzero")
 LOGGERS = ("jsonl", "tensorboard", "wandb")
 
 
@@ -72,6 +73,37 @@ class Config:
   max_num_considered_actions: int = _field(
       16, "Actions sampled at the root by Gumbel top-k.", low=1)
   gumbel_scale: float = _field(1.0, "Scale of the root Gumbel noise while training.", low=0)
+
+  # MuZero with a learned model (algo=muzero). `rollout_batch_size` is the number of
+  # environments stepped in parallel.
+  search_policy: str = _field("gumbel", "MuZero: mctx policy over the learned model.",
+                              choices=SEARCH_POLICIES)
+  dirichlet_alpha: float = _field(0.3, "MuZero (search_policy=muzero): root noise alpha.",
+                                  low=0)
+  dirichlet_fraction: float = _field(
+      0.25, "MuZero (search_policy=muzero): root noise weight; 0 disables.", low=0, high=1)
+  collect_steps: int = _field(16, "MuZero: steps per environment per iteration.", low=1)
+  updates_per_iteration: int = _field(8, "MuZero: SGD updates per iteration (the replay "
+                                      "ratio is updates x batch / collected steps).", low=0)
+  num_unroll_steps: int = _field(5, "MuZero: K, model steps unrolled per sample.", low=1)
+  td_steps: int = _field(5, "MuZero: n of the n-step value targets.", low=1)
+  replay_capacity: int = _field(4096, "MuZero: stored steps per environment stream.", low=2)
+  min_replay_steps: int = _field(64, "MuZero: steps per stream before learning starts.", low=1)
+  priority_alpha: float = _field(0.6, "MuZero: prioritization exponent (0 = uniform).", low=0)
+  priority_beta: float = _field(
+      0.4, "MuZero: initial importance-sampling exponent, annealed to 1.", low=0, high=1)
+  reanalyse_fraction: float = _field(
+      0.0, "MuZero: share of each batch whose targets are recomputed by the target network.",
+      low=0, high=1)
+  target_update_interval: int = _field(10, "MuZero: iterations between target network "
+                                       "updates.", low=1)
+  warmup_updates: int = _field(200, "MuZero: learning-rate warmup updates.", low=0)
+  weight_decay: float = _field(1e-4, "MuZero: AdamW weight decay.", low=0)
+  consistency_weight: float = _field(
+      0.0, "MuZero: weight of the EfficientZero consistency loss; 0 disables.", low=0)
+  support_size: int = _field(20, "MuZero: value/reward support is the integers -S..S.", low=1)
+  model_width: int = _field(64, "MuZero: latent channels (images) or units (vectors).", low=1)
+  model_blocks: int = _field(2, "MuZero: residual blocks per torso.", low=1)
 
   # Network.
   num_transformer_layers: int = _field(2, "Encoder depth.", low=1, high=64)
@@ -127,6 +159,21 @@ ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "cpu": dict(learning_rate=3e-4, num_epochs=4, rollout_batch_size=256,
                     training_batch_size=512, eval_every=25),
         "paper": dict(learning_rate=3e-4, num_epochs=4),
+    },
+    "muzero": {
+        "cpu": dict(env="Breakout-MinAtar", rollout_batch_size=16, training_batch_size=128,
+                    num_simulations=8, max_num_considered_actions=3, discount=0.997,
+                    value_loss_weight=0.25, eval_batch_size=32, eval_every=25,
+                    eval_simulations=8),
+        "paper": dict(env="Breakout-MinAtar", rollout_batch_size=64, training_batch_size=256,
+                      num_simulations=50, search_policy="muzero",
+                      max_num_considered_actions=3, discount=0.997, value_loss_weight=0.25,
+                      replay_capacity=16384, updates_per_iteration=16, eval_batch_size=64,
+                      eval_simulations=50, model_width=128),
+        "tiny": dict(env="Breakout-MinAtar", rollout_batch_size=4, training_batch_size=8,
+                     max_num_considered_actions=3, collect_steps=4, updates_per_iteration=2,
+                     num_unroll_steps=2, td_steps=2, replay_capacity=64, min_replay_steps=6,
+                     model_width=8, model_blocks=1, support_size=5, eval_batch_size=4),
     },
 }
 

@@ -3,10 +3,19 @@
 from searchdistill.networks.binpack import BinPackNetwork
 from searchdistill.networks.heads import PolicyValue, mask_logits
 from searchdistill.networks.mlp import MLPNetwork
+from searchdistill.networks.muzero import MuZeroNetwork
 
 
 def make_network(config, env):
-  """The network for `env`: the EMS/item transformer for BinPack, an MLP otherwise."""
+  """The network for `env`: MuZero's learned model for algo=muzero (a residual conv torso for
+  image observations, an MLP torso otherwise), the EMS/item transformer for BinPack, an MLP
+  otherwise."""
+  if config.algo == "muzero":
+    image = len(env.observation_shape) == 3
+    return MuZeroNetwork(
+        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
+        torso="resnet" if image else "mlp", width=config.model_width,
+        num_blocks=config.model_blocks, downsample=image and env.observation_shape[0] > 32)
   if env.env_id.startswith("BinPack"):
     return BinPackNetwork(
         num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
@@ -15,4 +24,4 @@ def make_network(config, env):
   return MLPNetwork(num_actions=env.num_actions, hidden_sizes=(width, width))
 
 
-__all__ = ["BinPackNetwork", "MLPNetwork", "PolicyValue", "make_network", "mask_logits"]
+__all__ = ["BinPackNetwork", "MLPNetwork", "MuZeroNetwork", "PolicyValue", "make_network", "mask_logits"]

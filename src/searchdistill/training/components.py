@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax.numpy as jnp
+
 from searchdistill.algorithms import distill, ppo
-from searchdistill.config import Config, check_runtime
-from searchdistill.envs import Environment, make_environment
+from searchdistill.algorithms.value_transform import Support
+from searchdistill.config import Config, ConfigError, check_runtime
+from searchdistill.envs import (
+    EnvError, Environment, make_environment, make_stream_environment)
 from searchdistill.networks import make_network
 from searchdistill.search import make_search
-from searchdistill.training.learner import TrainState, init_train_state
+from searchdistill.search.learned_model import make_learned_search
+from searchdistill.training import muzero_learner
+from searchdistill.training.evaluation import make_evaluator
+from searchdistill.training.learner import TrainState, init_train_state, make_iteration
 from searchdistill.training.sharding import DataParallel
 
 
@@ -29,20 +36,87 @@ class Components(NamedTuple):
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
 
+  @property
+  def learned_model(self) -> bool:
+    return self.config.algo == "muzero"
+
+  @property
+  def support(self) -> Support:
+    return Support.symmetric(self.config.support_size)
+
+  def learned_search(self, *, training: bool, num_simulations: int | None = None):
+    """The MuZero search over the learned model; without training noise when evaluating."""
+    c = self.config
+    return make_learned_search(
+        self.network, self.support, policy_type=c.search_policy,
+        num_simulations=num_simulations or c.num_simulations, discount=c.discount,
+        dirichlet_alpha=c.dirichlet_alpha,
+        dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
+        max_num_considered_actions=c.max_num_considered_actions,
+        gumbel_scale=c.gumbel_scale if training else 0.0)
+
   def algorithm(self):
-    """The configured algorithm, built over this run's env, network and search."""
+    """The configured episodic algorithm, built over this run's env, network and search."""
     if self.config.algo == "ppo":
       return ppo.make_algorithm(self.config, self.env, self.network)
     return distill.make_algorithm(self.config, self.env, self.network, self.search())
 
-  def init_state(self) -> TrainState:
+  def iteration(self):
+    """The jitted `iteration(state) -> (state, metrics)` of the configured algorithm."""
+    if self.learned_model:
+      return muzero_learner.make_muzero_iteration(
+          self.config, self.env, self.network, self.learned_search(training=True),
+          self.optimizer, self.support)
+    return make_iteration(self.config, self.algorithm(), self.env, self.optimizer,
+                          self.parallel)
+
+  def evaluator(self, num_simulations: int):
+    """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes: the network alone
+    (`num_simulations` 0) or acting with a noise-free search."""
+    if not self.learned_model:
+      return make_evaluator(self.env, self.network, num_simulations=num_simulations,
+                            config=self.config)
+    return muzero_learner.make_episode_evaluator(
+        self.env, self._learned_policy(num_simulations), max_steps=self.env.max_episode_steps)
+
+  def _learned_policy(self, num_simulations: int):
+    network = self.network
+    if not num_simulations:
+      def greedy(params, key, observations, action_mask):
+        del key
+        latent = network.apply(params, observations, method="represent")
+        logits = network.apply(params, latent, method="predict").policy_logits
+        return jnp.argmax(jnp.where(action_mask, logits, -jnp.inf), axis=-1)
+      return greedy
+    search = self.learned_search(training=False, num_simulations=num_simulations)
+    # The most likely action of the search's policy: deterministic for both policy types.
+    return lambda params, key, observations, action_mask: jnp.argmax(
+        search(params, key, observations, action_mask).action_weights, axis=-1)
+
+  def init_state(self):
+    if self.learned_model:
+      return muzero_learner.init_muzero_state(self.config, self.env, self.network,
+                                              self.optimizer)
     return init_train_state(self.config, self.env, self.network, self.optimizer)
 
 
 def build(config: Config, devices=None) -> Components:
   """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
-  env = make_environment(config.env)
   parallel = DataParallel(devices)
+  if config.algo == "muzero":
+    try:
+      env = make_stream_environment(config.env)
+    except EnvError as e:
+      raise ConfigError(f"algo=muzero: {e}") from None
+    optimizer = muzero_learner.make_optimizer(config)
+    window = muzero_learner.window_length(config)
+    if config.replay_capacity < window + config.collect_steps:
+      raise ConfigError(
+          f"replay_capacity={config.replay_capacity} must hold one window "
+          f"(num_unroll_steps + td_steps + 1 = {window}) plus collect_steps="
+          f"{config.collect_steps}")
+  else:
+    env = make_environment(config.env)
+    optimizer = distill.make_optimizer(config)
   check_runtime(config, num_actions=env.num_actions, num_devices=parallel.num_devices)
-  return Components(config, env, make_network(config, env), distill.make_optimizer(config),
-                    parallel)
+  return Components(config, env, make_network(config, env), optimizer, parallel)

@@ -6,7 +6,7 @@ import jax
 
 from searchdistill.training import checkpoint as ckpt
 from searchdistill.training.components import build
-from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
+from searchdistill.training.evaluation import eval_keys, summarize
 from searchdistill.training.loop import load_run_config
 
 
@@ -21,8 +21,7 @@ def load_trained(path, devices=None):
 def evaluate_checkpoint(path, *, episodes: int, simulations: int) -> dict:
   """Mean return +- standard error over `episodes` held-out instances."""
   parts, state, meta = load_trained(path)
-  evaluator = make_evaluator(parts.env, parts.network, num_simulations=simulations,
-                             config=parts.config)
+  evaluator = parts.evaluator(simulations)
   returns = jax.device_get(evaluator(state.params, eval_keys(episodes)))
   return dict(summarize(returns), env=parts.config.env, simulations=simulations,
               iteration=int(meta["iteration"]), checkpoint=str(ckpt.resolve(path)[0]))

@@ -14,8 +14,7 @@ import numpy as np
 from searchdistill.config import Config, ConfigError, load_config, make_config
 from searchdistill.training import checkpoint as ckpt
 from searchdistill.training.components import build
-from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
-from searchdistill.training.learner import make_iteration
+from searchdistill.training.evaluation import eval_keys, summarize
 from searchdistill.training.logging import MetricsLog
 from searchdistill.training.progress import Progress
 
@@ -112,12 +111,9 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     MetricsLog.truncate(out, meta["metrics_lines"])
   state = parts.parallel.replicate(state)
 
-  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
-                             parts.parallel)
-  greedy_eval = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
-  search_eval = (make_evaluator(parts.env, parts.network,
-                                num_simulations=config.eval_simulations, config=config)
-                 if config.eval_simulations else None)
+  iteration = parts.iteration()
+  greedy_eval = parts.evaluator(0)
+  search_eval = parts.evaluator(config.eval_simulations) if config.eval_simulations else None
   keys = eval_keys(config.eval_batch_size)
 
   log = MetricsLog(out, config.logger, config.to_dict())

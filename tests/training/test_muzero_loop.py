@@ -1,0 +1,61 @@
+"""The MuZero iteration, its run management and its input checks."""
+
+import jax
+import numpy as np
+import pytest
+
+from searchdistill.config import ConfigError, make_config
+from searchdistill.training.components import build
+from searchdistill.training.evaluate_cli import evaluate_checkpoint
+from searchdistill.training.loop import train
+
+DEVICE = jax.local_devices()[:1]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+  return make_config("tiny", {"algo": "muzero"})
+
+
+def test_muzero_iteration__fills_replay_then_learns(tiny):
+  parts = build(tiny, DEVICE)
+  iteration = parts.iteration()
+  state = parts.init_state()
+  sgd_steps = []
+  for _ in range(3):
+    state, metrics = iteration(state)
+    sgd_steps.append(float(metrics["train/sgd_steps"]))
+  per_stream = 3 * tiny.collect_steps
+  assert int(state.replay.written) == per_stream
+  assert float(state.env_steps) == per_stream * tiny.rollout_batch_size
+  # Learning waits for min_replay_steps (6) per stream: 4 steps after one iteration, 8 after two.
+  assert sgd_steps == [0.0, tiny.updates_per_iteration, tiny.updates_per_iteration]
+  assert np.isfinite(float(metrics["train/value_loss"]))
+  assert float(state.replay.max_priority) >= 1.0
+
+
+def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
+  config = make_config("tiny", {"algo": "muzero", "max_num_iters": 4, "eval_every": 0})
+  train(config, tmp_path / "whole", show_progress=False, devices=DEVICE)
+  train(config, tmp_path / "split", show_progress=False, devices=DEVICE, stop_after=2)
+  train(config, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
+  from searchdistill.training.evaluate_cli import load_trained
+  _, whole, _ = load_trained(tmp_path / "whole", DEVICE)
+  _, split, _ = load_trained(tmp_path / "split", DEVICE)
+  # Parameters, optimizer, replay contents and priorities, and the environments' states.
+  for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(split)):
+    if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+      a, b = jax.random.key_data(a), jax.random.key_data(b)
+    np.testing.assert_array_equal(a, b)
+  result = evaluate_checkpoint(tmp_path / "split", episodes=2, simulations=2)
+  assert result["episodes"] == 2 and result["env"] == "Breakout-MinAtar"
+
+
+def test_build__muzero_rejects_an_environment_without_a_stream():
+  with pytest.raises(ConfigError, match="algo=muzero.*Breakout-MinAtar"):
+    build(make_config("tiny", {"algo": "muzero", "env": "BinPack-v2"}), DEVICE)
+
+
+def test_build__muzero_rejects_a_replay_too_small_for_a_window():
+  with pytest.raises(ConfigError, match="replay_capacity=8"):
+    build(make_config("tiny", {"algo": "muzero", "replay_capacity": 8}), DEVICE)
