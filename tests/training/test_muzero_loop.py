@@ -59,3 +59,24 @@ def test_build__muzero_rejects_an_environment_without_a_stream():
 def test_build__muzero_rejects_a_replay_too_small_for_a_window():
   with pytest.raises(ConfigError, match="replay_capacity=8"):
     build(make_config("tiny", {"algo": "muzero", "replay_capacity": 8}), DEVICE)
+
+
+def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
+  import jax.numpy as jnp
+  from searchdistill.training.evaluation import eval_keys, summarize
+  from searchdistill.training.muzero_learner import make_episode_evaluator
+  config = make_config("cpu", {"algo": "muzero", "training_batch_size": 64, "eval_every": 0})
+  parts = build(config, DEVICE)
+  iteration, state = parts.iteration(), parts.init_state()
+  for _ in range(220):                                  # 56k environment steps
+    state, _ = iteration(state)
+  keys = eval_keys(64)
+  trained = summarize(parts.evaluator(0)(state.params, keys))
+  env = parts.env
+  uniform = lambda p, key, obs, mask: jax.random.randint(key, (obs.shape[0],), 0,
+                                                         env.num_actions)
+  random = summarize(make_episode_evaluator(env, uniform, max_steps=env.max_episode_steps)(
+      None, keys))
+  assert trained["mean"] > random["mean"] + 3 * (trained["stderr"] + random["stderr"]), (
+      trained, random)
+  assert jnp.isfinite(state.replay.max_priority)

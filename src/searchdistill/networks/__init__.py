@@ -12,10 +12,13 @@ def make_network(config, env):
   otherwise."""
   if config.algo == "muzero":
     image = len(env.observation_shape) == 3
+    torso = config.model_torso if config.model_torso != "auto" else (
+        "resnet" if image else "mlp")
     return MuZeroNetwork(
         num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
-        torso="resnet" if image else "mlp", width=config.model_width,
-        num_blocks=config.model_blocks, downsample=image and env.observation_shape[0] > 32)
+        torso=torso, width=config.model_width,
+        num_blocks=config.model_blocks,
+        downsample=torso == "resnet" and env.observation_shape[0] > 32)
   if env.env_id.startswith("BinPack"):
     return BinPackNetwork(
         num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
