@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from searchdistill.algorithms import muzero
-from searchdistill.algorithms.value_transform import Support
+from searchdistill.networks.value_transform import Support
 from searchdistill.networks.muzero import MuZeroNetwork
 from searchdistill.search.learned_model import make_learned_search
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from searchdistill.algorithms.value_transform import Support
+from searchdistill.networks.value_transform import Support
 from searchdistill.networks.muzero import MuZeroNetwork
 from searchdistill.search.learned_model import make_learned_search
 

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import optax
 
 from searchdistill.algorithms.targets import alive_mask, n_step_returns
-from searchdistill.algorithms.value_transform import Support, logits_to_scalar, scalar_to_target
+from searchdistill.networks.value_transform import Support, logits_to_scalar, scalar_to_target
 
 
 class Step(NamedTuple):

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import mctx
 
-from searchdistill.algorithms.value_transform import Support, logits_to_scalar
+from searchdistill.networks.value_transform import Support, logits_to_scalar
 
 POLICY_TYPES = ("muzero", "gumbel")
 

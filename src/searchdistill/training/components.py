@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 
 from searchdistill.algorithms import distill, ppo
-from searchdistill.algorithms.value_transform import Support
+from searchdistill.networks.value_transform import Support
 from searchdistill.config import Config, ConfigError, check_runtime
 from searchdistill.envs import (
     EnvError, Environment, make_environment, make_stream_environment)

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from searchdistill.algorithms import value_transform as vt
+from searchdistill.networks import value_transform as vt
 
 
 @pytest.mark.parametrize("eps", [1e-3, 1e-2])
