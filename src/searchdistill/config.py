@@ -84,7 +84,7 @@ class Config:
       0.25, "MuZero (search_policy=muzero): root noise weight; 0 disables.", low=0, high=1)
   collect_steps: int = _field(16, "MuZero: steps per environment per iteration.", low=1)
   updates_per_iteration: int = _field(8, "MuZero: SGD updates per iteration (the replay "
-                                      "ratio is updates x batch / collected steps).", low=0)
+                                      "ratio is updates x batch / collected steps).", low=1)
   num_unroll_steps: int = _field(5, "MuZero: K, model steps unrolled per sample.", low=1)
   td_steps: int = _field(5, "MuZero: n of the n-step value targets.", low=1)
   replay_capacity: int = _field(4096, "MuZero: stored steps per environment stream.", low=2)

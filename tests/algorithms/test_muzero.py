@@ -115,7 +115,6 @@ def test_reanalyse__refreshes_only_the_requested_fraction(vector_model):
                    root_values=[123.0] * 5)
   batch = jax.tree.map(lambda x: jnp.stack([x] * 4), window)
   out = jax.jit(lambda b: muzero.reanalyse(b, params, jax.random.key(0), search=search,
-                                           network=network, support=SUPPORT,
                                            fraction=0.5))(batch)
   assert out.policy.shape == batch.policy.shape and out.root_value.shape == (4, 5)
   assert np.all(np.asarray(out.root_value[:2]) != 123.0)

@@ -155,15 +155,14 @@ def loss_fn(params, network, targets: UnrollTargets, weight: chex.Array, *, supp
   return jnp.mean(weight * per_example), aux
 
 
-def reanalyse(window: Step, target_params, key: chex.PRNGKey, *, search, network,
-              support: Support, fraction: float) -> Step:
+def reanalyse(window: Step, target_params, key: chex.PRNGKey, *, search,
+              fraction: float) -> Step:
   """Refreshes the targets of the first `round(fraction * B)` windows of a batch `[B, W]`.
 
   Their policy targets and root values are recomputed by searching every observation with the
   target network (so the n-step bootstraps use fresh values too); the other windows keep the
   targets stored when they were collected.
   """
-  del network, support  # The search closes over both.
   batch, length = window.reward.shape
   count = int(round(fraction * batch))
   if count == 0:

@@ -89,7 +89,6 @@ def make_learned_search(
           params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
           max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale)
     weights = jnp.where(action_mask, output.action_weights, 0.0)
-    weights = weights / jnp.maximum(weights.sum(-1, keepdims=True), 1e-12)
     return LearnedSearchOutput(output.action.astype(jnp.int32), weights,
                                output.search_tree.node_values[:, 0])
 

@@ -35,7 +35,6 @@ class MuZeroState(NamedTuple):
     env_states: `EnvState` batch `[E]`, where each stream stands.
     episode_return: float32 `[E]`, return so far of each stream's current episode.
     replay: the `ReplayState` of `muzero.Step`s.
-    updates: int32 scalar, SGD updates so far (drives the learning-rate schedule).
   """
 
   params: Any
@@ -47,12 +46,11 @@ class MuZeroState(NamedTuple):
   env_states: EnvState
   episode_return: chex.Array
   replay: replay.ReplayState
-  updates: chex.Array
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
   """AdamW with linear warmup then cosine decay, after global-norm clipping."""
-  total = max(config.max_num_iters * max(config.updates_per_iteration, 1), 1)
+  total = config.max_num_iters * config.updates_per_iteration
   schedule = optax.warmup_cosine_decay_schedule(
       0.0, config.learning_rate, min(config.warmup_updates, total - 1) or 1, total,
       end_value=config.learning_rate * 0.1)
@@ -81,7 +79,7 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   target_params = jax.tree.map(jnp.copy, params)
   return MuZeroState(params, target_params, optimizer.init(params), key, jnp.int32(0),
                      jnp.float32(0), env_states, jnp.zeros(config.rollout_batch_size),
-                     buffer, jnp.int32(0))
+                     buffer)
 
 
 def make_muzero_iteration(config, env, network, search, optimizer, support):
@@ -96,9 +94,6 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     support: the value/reward `Support`.
   """
   window = window_length(config)
-  if config.replay_capacity < window + config.collect_steps:
-    raise ValueError(f"replay_capacity={config.replay_capacity} must hold a window "
-                     f"({window}) plus one iteration's steps ({config.collect_steps})")
   beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
 
   def collect(params, key, env_states, episode_return):
@@ -129,7 +124,6 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     windows = drawn.data
     if config.reanalyse_fraction > 0:
       windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
-                                 network=network, support=support,
                                  fraction=config.reanalyse_fraction)
     targets = jax.vmap(lambda w: muzero.unroll_targets(
         w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
@@ -160,11 +154,8 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     aux_shape = jax.eval_shape(learn, state.params, state.opt_state, buffer)[3]
     skip = lambda p, o, b: (p, o, b, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype),
                                                    aux_shape))
-    if config.updates_per_iteration:
-      params, opt_state, buffer, losses = jax.lax.cond(ready, learn, skip, state.params,
-                                                       state.opt_state, buffer)
-    else:
-      params, opt_state, buffer, losses = skip(state.params, state.opt_state, buffer)
+    params, opt_state, buffer, losses = jax.lax.cond(ready, learn, skip, state.params,
+                                                     state.opt_state, buffer)
     iteration_index = state.iteration + 1
     target_params = jax.lax.cond(iteration_index % config.target_update_interval == 0,
                                  lambda: params, lambda: state.target_params)
@@ -180,8 +171,7 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     }
     new_state = MuZeroState(
         params, target_params, opt_state, key, iteration_index, state.env_steps + collected,
-        env_states, episode_return, buffer,
-        state.updates + jnp.where(ready, config.updates_per_iteration, 0))
+        env_states, episode_return, buffer)
     return new_state, metrics
 
   return jax.jit(iteration, donate_argnums=0)
