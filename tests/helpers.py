@@ -21,3 +21,20 @@ def cli(*args, check=True, timeout=900):
     raise AssertionError(result.stderr[-3000:])
   return result
 
+
+
+def assert_step_compiles_once(env, num_steps=3):
+  """Steps `env` with the first valid action `num_steps` times under one jitted function that
+  fails if traced twice."""
+  import chex
+  import jax
+  import jax.numpy as jnp
+
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def step(state, action):
+    return env.step(state, action)
+
+  state = env.reset(jax.random.key(0))
+  for _ in range(num_steps):
+    state, _ = step(state, jnp.argmax(state.action_mask))

@@ -105,8 +105,12 @@ class Config:
   model_torso: str = _field(
       "auto", "MuZero: 'resnet' (conv), 'mlp' (flattened), or 'auto' (resnet for images).",
       choices=("auto", "resnet", "mlp"))
-  model_width: int = _field(64, "MuZero: latent channels (images) or units (vectors).", low=1)
-  model_blocks: int = _field(2, "MuZero: residual blocks per torso.", low=1)
+  model_width: int = _field(
+      64, "MuZero: latent channels (images) or units (vectors); MLP networks: units.", low=1)
+  model_blocks: int = _field(
+      2, "MuZero: residual blocks per torso; MLP networks: hidden layers.", low=1)
+  atari_color: str = _field("gray", "Atari (ALE ids): frames in grayscale or RGB.",
+                            choices=("gray", "rgb"))
 
   # Network.
   num_transformer_layers: int = _field(2, "Encoder depth.", low=1, high=64)
@@ -118,6 +122,9 @@ class Config:
   # Evaluation.
   eval_batch_size: int = _field(128, "Held-out episodes per evaluation.", low=1)
   eval_every: int = _field(10, "Evaluate every this many iterations; 0 disables.", low=0)
+  eval_max_steps: int = _field(
+      0, "Cut evaluation episodes after this many steps (their return so far counts); 0 means "
+      "the environment's own limit.", low=0)
   eval_simulations: int = _field(
       16, "Simulations of the search evaluation; 0 evaluates the network only.", low=0)
 
@@ -151,6 +158,27 @@ PRESETS: dict[str, dict[str, Any]] = {
         num_simulations=2, max_num_considered_actions=2, num_transformer_layers=1,
         transformer_num_heads=1, transformer_key_size=4, transformer_mlp_ratio=1,
         eval_batch_size=4, eval_every=1, eval_simulations=2, checkpoint_every=1),
+    # Atari 100K at the published scale (EfficientZero's sizes): 8 games x 25 steps x 500
+    # iterations = 100k agent steps, 200 updates of 256 windows per iteration (about one
+    # update per agent step), 50 simulations. Sized for an accelerator.
+    "atari100k": dict(algo="muzero", env="ALE/Breakout-v5", rollout_batch_size=8,
+                      collect_steps=25, max_num_iters=500, updates_per_iteration=200,
+                      training_batch_size=256, num_simulations=50,
+                      max_num_considered_actions=16, discount=0.997,
+                      value_loss_weight=0.25, replay_capacity=12_500,
+                      min_replay_steps=250, warmup_updates=1000, target_update_interval=2,
+                      reanalyse_fraction=1.0, consistency_weight=2.0, model_width=64,
+                      model_blocks=2, learning_rate=2e-4, eval_batch_size=32,
+                      eval_every=100, eval_simulations=50, support_size=300),
+    # The same protocol cut to what this CPU can show in an hour (see README).
+    "atari-cpu": dict(algo="muzero", env="ALE/Breakout-v5", rollout_batch_size=8,
+                      collect_steps=16, max_num_iters=782, updates_per_iteration=4,
+                      training_batch_size=32,
+                      num_simulations=8, max_num_considered_actions=4, discount=0.997,
+                      value_loss_weight=0.25, replay_capacity=2048,
+                      min_replay_steps=64, model_width=32, model_blocks=1,
+                      support_size=20, eval_batch_size=8, eval_every=100,
+                      eval_simulations=0, eval_max_steps=2000),
 }
 
 
@@ -164,8 +192,9 @@ ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": dict(learning_rate=3e-4, num_epochs=4),
     },
     "muzero": {
-        # The flattened MLP torso: on this CPU one iteration takes 0.8 s with it and 100 s with
-        # the conv torso at width 32 (XLA:CPU convolution gradients).
+        # The flattened MLP torso: on this CPU one iteration (8 updates of 128 windows) takes
+        # 0.8 s with it and about 6 s with the conv torso at width 32 (739 ms per update;
+        # `python benchmarks/scan_updates.py --preset cpu model_torso=resnet model_width=32`).
         "cpu": dict(env="Breakout-MinAtar", model_torso="mlp", model_width=128,
                     rollout_batch_size=16, training_batch_size=128,
                     num_simulations=8, max_num_considered_actions=3, discount=0.997,
@@ -182,6 +211,28 @@ ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                      model_width=8, model_blocks=1, support_size=5, eval_batch_size=4),
     },
 }
+
+
+# Per-algorithm values for a family of environments, applied on top of the algorithm preset.
+ENVIRONMENT_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
+    "ppo": {
+        # MinAtar's episodes last up to 1000 steps, so fewer, longer episodes per iteration; an
+        # MLP as wide as the muzero cpu preset's torso; MinAtar's usual discount.
+        "minatar": {
+            "cpu": dict(rollout_batch_size=16, training_batch_size=256, num_epochs=4,
+                        learning_rate=5e-4, discount=0.99, model_width=128, model_blocks=2,
+                        max_num_iters=100_000, eval_every=25, eval_batch_size=32,
+                        eval_simulations=0),
+        },
+    },
+}
+
+
+def environment_family(env_id: str) -> str:
+  """'minatar' for MinAtar ids, 'atari' for ALE ids, else 'jumanji'."""
+  if env_id.endswith("-MinAtar"):
+    return "minatar"
+  return "atari" if env_id.startswith("ALE/") else "jumanji"
 
 
 def _suggest(name: str, options) -> str:
@@ -257,7 +308,12 @@ def make_config(preset: str = "cpu", overrides: Optional[Mapping[str, Any]] = No
     explicit[name] = _coerce(name, value)
   algo = explicit.get("algo", PRESETS[preset].get("algo", FIELDS["algo"].default))
   _check_field("algo", algo)
-  values = {**PRESETS[preset], **ALGORITHM_PRESETS.get(algo, {}).get(preset, {}), **explicit}
+  if PRESETS[preset].get("algo", algo) != algo:
+    raise ConfigError(f"preset '{preset}' is for algo={PRESETS[preset]['algo']}, not {algo}")
+  values = {**PRESETS[preset], **ALGORITHM_PRESETS.get(algo, {}).get(preset, {})}
+  family = environment_family(str(explicit.get("env", values.get("env", FIELDS["env"].default))))
+  values.update(ENVIRONMENT_PRESETS.get(algo, {}).get(family, {}).get(preset, {}))
+  values.update(explicit)
   config = Config(**values)
   for name in FIELDS:
     _check_field(name, getattr(config, name))
@@ -294,7 +350,8 @@ def load_config(path) -> Config:
 
 def check_runtime(config: Config, *, num_actions: int, num_devices: int) -> None:
   """Checks the combinations that depend on the environment and the machine."""
-  if config.max_num_considered_actions > num_actions:
+  searches = config.algo != "ppo" or config.eval_simulations > 0
+  if searches and config.max_num_considered_actions > num_actions:
     raise ConfigError(
         f"max_num_considered_actions={config.max_num_considered_actions} exceeds the "
         f"{num_actions} actions of {config.env}")

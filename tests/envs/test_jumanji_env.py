@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from searchdistill.envs import EnvError, make_environment
+from tests.helpers import assert_step_compiles_once
 
 
 def test_make_environment__unknown_id_suggests_the_closest():
@@ -59,11 +60,4 @@ def test_fast_binpack__matches_jumanji_on_random_episodes():
 
 
 def test_step__compiles_once(binpack):
-  @jax.jit
-  @chex.assert_max_traces(n=1)
-  def step(state, action):
-    return binpack.step(state, action)
-
-  state = binpack.reset(jax.random.key(0))
-  for _ in range(3):
-    state, _ = step(state, jnp.argmax(state.action_mask))
+  assert_step_compiles_once(binpack)

@@ -1,24 +1,34 @@
 """Environment adapters: flat discrete actions, action masks, unbatched pure-JAX methods."""
 
+from searchdistill.envs.atari import AtariEnvironment, is_atari_id
 from searchdistill.envs.base import (
     Environment, EnvState, StreamEnvironment, StreamStep)
+from searchdistill.envs.episodic import EpisodicEnvironment
 from searchdistill.envs.gymnax_env import GymnaxEnvironment, is_gymnax_id
 from searchdistill.envs.jumanji_env import EnvError, JumanjiEnvironment
 
 
 def make_environment(env_id: str) -> Environment:
-  """Builds the adapter for `env_id`; raises `EnvError` for an unknown or unusable id."""
+  """The episodic adapter for `env_id`: a `JumanjiEnvironment` for Jumanji ids, one episode
+  of a `GymnaxEnvironment` for gymnax ids such as "Breakout-MinAtar"; raises `EnvError` for an
+  unknown or unusable id."""
+  if is_gymnax_id(env_id):
+    return EpisodicEnvironment(GymnaxEnvironment(env_id))
   return JumanjiEnvironment(env_id)
 
 
-def make_stream_environment(env_id: str) -> StreamEnvironment:
-  """A self-resetting environment for learned-model algorithms (gymnax ids such as
-  "Breakout-MinAtar"); raises `EnvError` for other ids."""
+def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
+  """A self-resetting environment for learned-model algorithms: a `GymnaxEnvironment` for
+  gymnax ids such as "Breakout-MinAtar", a host-side `AtariEnvironment` for ALE ids such as
+  "ALE/Breakout-v5"; raises `EnvError` for other ids."""
+  if is_atari_id(env_id):
+    return AtariEnvironment(env_id, color=atari_color)
   if is_gymnax_id(env_id):
     return GymnaxEnvironment(env_id)
   raise EnvError(f"{env_id!r} is not a stream environment; MinAtar ids such as "
-                 "'Breakout-MinAtar' are")
+                 "'Breakout-MinAtar' and ALE ids such as 'ALE/Breakout-v5' are")
 
 
-__all__ = ["Environment", "EnvState", "EnvError", "GymnaxEnvironment", "JumanjiEnvironment",
-           "StreamEnvironment", "StreamStep", "make_environment", "make_stream_environment"]
+__all__ = ["AtariEnvironment", "EnvError", "EnvState", "Environment", "EpisodicEnvironment",
+           "GymnaxEnvironment", "JumanjiEnvironment", "StreamEnvironment", "StreamStep",
+           "make_environment", "make_stream_environment"]

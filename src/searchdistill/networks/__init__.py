@@ -8,8 +8,8 @@ from searchdistill.networks.muzero import MuZeroNetwork
 
 def make_network(config, env):
   """The network for `env`: MuZero's learned model for algo=muzero (a residual conv torso for
-  image observations, an MLP torso otherwise), the EMS/item transformer for BinPack, an MLP
-  otherwise."""
+  image observations, an MLP torso otherwise), the EMS/item transformer for BinPack, an MLP of
+  `model_blocks` layers of `model_width` units otherwise."""
   if config.algo == "muzero":
     image = len(env.observation_shape) == 3
     torso = config.model_torso if config.model_torso != "auto" else (
@@ -23,8 +23,9 @@ def make_network(config, env):
     return BinPackNetwork(
         num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
         key_size=config.transformer_key_size, mlp_ratio=config.transformer_mlp_ratio)
-  width = config.transformer_num_heads * config.transformer_key_size * config.transformer_mlp_ratio
-  return MLPNetwork(num_actions=env.num_actions, hidden_sizes=(width, width))
+  return MLPNetwork(num_actions=env.num_actions,
+                    hidden_sizes=(config.model_width,) * config.model_blocks)
 
 
-__all__ = ["BinPackNetwork", "MLPNetwork", "MuZeroNetwork", "PolicyValue", "make_network", "mask_logits"]
+__all__ = ["BinPackNetwork", "MLPNetwork", "MuZeroNetwork", "PolicyValue", "make_network",
+           "mask_logits"]

@@ -111,8 +111,12 @@ class MuZeroNetwork(nn.Module):
     return layers[1](nn.relu(layers[0](x)))
 
   def represent(self, observation: chex.Array) -> chex.Array:
-    """Observation batch `[B, ...]` -> normalized latent `[B, H', W', width]` or `[B, width]`."""
+    """Observation batch `[B, ...]` -> normalized latent `[B, H', W', width]` or `[B, width]`.
+
+    uint8 observations (Atari frames) are scaled to [0, 1]."""
     x = observation.astype(jnp.float32)
+    if observation.dtype == jnp.uint8:
+      x = x / 255.0
     if self.torso == "resnet":
       for index, conv in enumerate(self.stem):
         x = nn.relu(conv(x))

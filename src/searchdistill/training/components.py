@@ -76,8 +76,10 @@ class Components(NamedTuple):
     if not self.learned_model:
       return make_evaluator(self.env, self.network, num_simulations=num_simulations,
                             config=self.config)
-    return muzero_learner.make_episode_evaluator(
-        self.env, self._learned_policy(num_simulations), max_steps=self.env.max_episode_steps)
+    make = (muzero_learner.make_host_episode_evaluator if getattr(self.env, "host_side", False)
+            else muzero_learner.make_episode_evaluator)
+    return make(self.env, self._learned_policy(num_simulations),
+                max_steps=self.config.eval_max_steps or self.env.max_episode_steps)
 
   def _learned_policy(self, num_simulations: int):
     network = self.network
@@ -105,7 +107,7 @@ def build(config: Config, devices=None) -> Components:
   parallel = DataParallel(devices)
   if config.algo == "muzero":
     try:
-      env = make_stream_environment(config.env)
+      env = make_stream_environment(config.env, atari_color=config.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
     optimizer = muzero_learner.make_optimizer(config)

@@ -51,7 +51,7 @@ def make_evaluator(env, network, *, num_simulations: int, config):
       return (next_states, returns + reward), None
 
     (_, returns), _ = jax.lax.scan(act, (states, jnp.zeros(keys.shape[0])),
-                                   jnp.arange(env.max_episode_steps))
+                                   jnp.arange(config.eval_max_steps or env.max_episode_steps))
     return returns
 
   return evaluate

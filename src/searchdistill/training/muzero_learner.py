@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from searchdistill import replay
@@ -65,7 +66,15 @@ def window_length(config) -> int:
 def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   key = jax.random.fold_in(jax.random.key(config.seed), 0)
   key, init_key, env_key = jax.random.split(key, 3)
-  env_states = jax.vmap(env.reset)(jax.random.split(env_key, config.rollout_batch_size))
+  n = config.rollout_batch_size
+  if getattr(env, "host_side", False):
+    # The games live on the host (`_host_iteration`); the state keeps their latest frames.
+    env_states = EnvState(inner=jnp.zeros(n, jnp.int32),
+                          observation=jnp.zeros((n, *env.observation_shape), jnp.uint8),
+                          action_mask=jnp.ones((n, env.num_actions), bool),
+                          done=jnp.zeros(n, bool))
+  else:
+    env_states = jax.vmap(env.reset)(jax.random.split(env_key, n))
   observation = env_states.observation[:1]
   params = network.init(init_key, observation, jnp.zeros(1, jnp.int32))
   example = muzero.Step(
@@ -82,19 +91,119 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
                      buffer)
 
 
+# What `muzero.loss_fn` reports per SGD step, logged as `train/<name>`.
+_LOSS_NAMES = ("policy_loss", "value_loss", "reward_loss", "consistency_loss")
+
+
+def make_update(config, network, search, optimizer, support):
+  """Builds `update(params, opt_state, buffer, target_params, beta, key) -> (params,
+  opt_state, priority, max_priority, losses)`: one SGD step on a replayed batch.
+
+  It returns the replay's new priorities rather than the whole replay, so the (large) stored
+  observations are never copied.
+  """
+  window = window_length(config)
+
+  def update(params, opt_state, buffer, target_params, beta, update_key):
+    sample_key, reanalyse_key = jax.random.split(update_key)
+    drawn = replay.sample(buffer, sample_key, batch_size=config.training_batch_size,
+                          window=window, alpha=config.priority_alpha, beta=beta)
+    windows = drawn.data
+    if config.reanalyse_fraction > 0:
+      windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
+                                 fraction=config.reanalyse_fraction)
+    targets = jax.vmap(lambda w: muzero.unroll_targets(
+        w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
+        discount=config.discount))(windows)
+    grads, aux = jax.grad(lambda p: muzero.loss_fn(
+        p, network, targets, drawn.weight, support=support,
+        value_loss_weight=config.value_loss_weight,
+        consistency_weight=config.consistency_weight), has_aux=True)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, aux.pop("priority"))
+    return params, opt_state, buffer.priority, buffer.max_priority, aux
+
+  return update
+
+
+def _make_learn(config, network, search, optimizer, support):
+  """`learn(state, key, steps [E, L], returns [L, E], ended [L, E]) -> (state, metrics)`:
+  appends the collected steps to the replay and runs the iteration's SGD updates.
+
+  `state` already holds where the environments stand after the collection; `returns` and
+  `ended` report the episodes that finished during it. The updates are a Python loop over one
+  jitted SGD step rather than a `lax.scan`: XLA:CPU runs convolution gradients inside a loop
+  body 10-50x slower than outside one (jax-ml/jax#12868; `benchmarks/scan_updates.py`).
+  """
+  window = window_length(config)
+  beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
+
+  update = jax.jit(make_update(config, network, search, optimizer, support),
+                   donate_argnums=(0, 1))
+  add = jax.jit(replay.add, donate_argnums=0)
+
+  @jax.jit
+  def schedule(iteration, buffer, learn_key):
+    ready = replay.size(buffer) >= max(config.min_replay_steps, window)
+    beta = jnp.minimum(1.0, config.priority_beta + beta_slope * iteration)
+    return ready, beta, jax.random.split(learn_key, config.updates_per_iteration)
+
+  @jax.jit
+  def rollout_metrics(returns, ended):
+    num_ended = jnp.sum(ended)
+    return {"rollout/avg_return": jnp.sum(returns) / jnp.maximum(num_ended, 1),
+            "rollout/episodes": num_ended.astype(jnp.float32)}
+
+  def learn(state: MuZeroState, learn_key, steps, returns, ended):
+    buffer = add(state.replay, steps)
+    ready, beta, keys = schedule(state.iteration, buffer, learn_key)
+    params, opt_state, losses = state.params, state.opt_state, []
+    if bool(ready):
+      for update_key in keys:
+        params, opt_state, priority, max_priority, aux = update(
+            params, opt_state, buffer, state.target_params, beta, update_key)
+        buffer = buffer._replace(priority=priority, max_priority=max_priority)
+        losses.append(aux)
+    iteration_index = state.iteration + 1
+    if int(iteration_index) % config.target_update_interval == 0:
+      target_params = jax.tree.map(jnp.copy, params)
+    else:
+      target_params = state.target_params
+    collected = config.collect_steps * config.rollout_batch_size
+    metrics = {
+        **rollout_metrics(returns, ended),
+        "rollout/env_steps": jnp.float32(collected),
+        "train/sgd_steps": jnp.float32(len(losses)),
+        **{f"train/{name}": jnp.mean(jnp.stack([aux[name] for aux in losses]))
+           if losses else jnp.float32(0) for name in _LOSS_NAMES},
+    }
+    return state._replace(params=params, target_params=target_params, opt_state=opt_state,
+                          iteration=iteration_index, env_steps=state.env_steps + collected,
+                          replay=buffer), metrics
+
+  return learn
+
+
 def make_muzero_iteration(config, env, network, search, optimizer, support):
-  """Builds `iteration(state) -> (state, metrics)`, one jitted function.
+  """Builds `iteration(state) -> (state, metrics)`.
+
+  For a JAX environment (`StreamEnvironment`) collection and learning are one jitted function.
+  For a host-side environment (`AtariEnvironment`) the games are stepped in Python, the search
+  and the learning step are jitted; the games live outside `MuZeroState`, so a resumed run
+  starts new games (everything else, the replay included, resumes exactly).
 
   Args:
     config: the run's `Config`.
-    env: a `StreamEnvironment`.
+    env: a `StreamEnvironment`, or an environment with `host_side = True`.
     network: the `MuZeroNetwork`.
     search: `search(params, key, observations, action_mask) -> LearnedSearchOutput`.
     optimizer: from `make_optimizer`.
     support: the value/reward `Support`.
   """
-  window = window_length(config)
-  beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
+  learn = _make_learn(config, network, search, optimizer, support)
+  if getattr(env, "host_side", False):
+    return _host_iteration(config, env, search, learn)
 
   def collect(params, key, env_states, episode_return):
     def act(carry, step):
@@ -116,65 +225,58 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     return env_states, episode_return, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), steps), \
         finished
 
-  def update(carry, update_key):
-    params, opt_state, buffer, target_params, beta = carry
-    sample_key, reanalyse_key = jax.random.split(update_key)
-    drawn = replay.sample(buffer, sample_key, batch_size=config.training_batch_size,
-                          window=window, alpha=config.priority_alpha, beta=beta)
-    windows = drawn.data
-    if config.reanalyse_fraction > 0:
-      windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
-                                 fraction=config.reanalyse_fraction)
-    targets = jax.vmap(lambda w: muzero.unroll_targets(
-        w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
-        discount=config.discount))(windows)
-    grads, aux = jax.grad(lambda p: muzero.loss_fn(
-        p, network, targets, drawn.weight, support=support,
-        value_loss_weight=config.value_loss_weight,
-        consistency_weight=config.consistency_weight), has_aux=True)(params)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    params = optax.apply_updates(params, updates)
-    buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, aux.pop("priority"))
-    return (params, opt_state, buffer, target_params, beta), aux
+  @jax.jit
+  def collect_iteration(params, rng, env_states, episode_return):
+    key, collect_key, learn_key = jax.random.split(rng, 3)
+    return key, learn_key, *collect(params, collect_key, env_states, episode_return)
 
   def iteration(state: MuZeroState):
-    key, collect_key, learn_key = jax.random.split(state.key, 3)
-    env_states, episode_return, steps, (returns, ended) = collect(
-        state.params, collect_key, state.env_states, state.episode_return)
-    buffer = replay.add(state.replay, steps)
-    ready = replay.size(buffer) >= max(config.min_replay_steps, window)
-    beta = jnp.minimum(1.0, config.priority_beta + beta_slope * state.iteration)
+    key, learn_key, env_states, episode_return, steps, (returns, ended) = collect_iteration(
+        state.params, state.key, state.env_states, state.episode_return)
+    state = state._replace(key=key, env_states=env_states, episode_return=episode_return)
+    return learn(state, learn_key, steps, returns, ended)
 
-    def learn(params, opt_state, buffer):
-      keys = jax.random.split(learn_key, config.updates_per_iteration)
-      (params, opt_state, buffer, _, _), aux = jax.lax.scan(
-          update, (params, opt_state, buffer, state.target_params, beta), keys)
-      return params, opt_state, buffer, jax.tree.map(jnp.mean, aux)
+  return iteration
 
-    aux_shape = jax.eval_shape(learn, state.params, state.opt_state, buffer)[3]
-    skip = lambda p, o, b: (p, o, b, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype),
-                                                   aux_shape))
-    params, opt_state, buffer, losses = jax.lax.cond(ready, learn, skip, state.params,
-                                                     state.opt_state, buffer)
-    iteration_index = state.iteration + 1
-    target_params = jax.lax.cond(iteration_index % config.target_update_interval == 0,
-                                 lambda: params, lambda: state.target_params)
-    num_ended = jnp.sum(ended)
-    collected = jnp.float32(config.collect_steps * config.rollout_batch_size)
-    metrics = {
-        "rollout/avg_return": jnp.sum(returns) / jnp.maximum(num_ended, 1),
-        "rollout/episodes": num_ended.astype(jnp.float32),
-        "rollout/env_steps": collected,
-        "train/sgd_steps": jnp.where(ready, config.updates_per_iteration, 0).astype(
-            jnp.float32),
-        **{f"train/{name}": value for name, value in losses.items()},
-    }
-    new_state = MuZeroState(
-        params, target_params, opt_state, key, iteration_index, state.env_steps + collected,
-        env_states, episode_return, buffer)
-    return new_state, metrics
 
-  return jax.jit(iteration, donate_argnums=0)
+def _host_iteration(config, env, search, learn):
+  """The iteration for host-side games: a Python loop of jitted searches, then `learn`."""
+
+  @jax.jit
+  def act(params, key, step, observations, action_mask):
+    out = search(params, jax.random.fold_in(key, step), observations, action_mask)
+    return out.action, out.action_weights, out.root_value
+
+  split = jax.jit(lambda key: jax.random.split(key, 3))
+  games = {}
+
+  def iteration(state: MuZeroState):
+    if "vector" not in games:
+      # Seeded by the iteration too, so a resumed run does not replay the first games.
+      games["vector"] = env.vector(config.rollout_batch_size,
+                                   seed=config.seed * 1_000_003 + int(state.iteration),
+                                   training=True)
+      games["observation"] = games["vector"].reset()
+    vector = games["vector"]
+    key, collect_key, learn_key = split(state.key)
+    mask = vector.action_mask
+    records, returns, ended = [], [], []
+    for step in range(config.collect_steps):
+      observation = games["observation"]
+      action, weights, root_value = jax.device_get(
+          act(state.params, collect_key, step, observation, mask))
+      games["observation"], result = vector.step(action)
+      records.append(muzero.Step(observation, mask, action.astype(np.int32), result.reward,
+                                 result.terminated, result.terminated | result.truncated,
+                                 weights, root_value))
+      returns.append(result.scores)
+      ended.append(result.game_over)
+    steps = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *records)
+    state = state._replace(key=key, env_states=state.env_states._replace(
+        observation=games["observation"]))
+    return learn(state, learn_key, steps, np.stack(returns), np.stack(ended))
+
+  return iteration
 
 
 def make_episode_evaluator(env, choose, *, max_steps: int):
@@ -202,5 +304,32 @@ def make_episode_evaluator(env, choose, *, max_steps: int):
 
     init = (jnp.int32(0), states, jnp.zeros(n), jnp.zeros(n, bool))
     return jax.lax.while_loop(cond, body, init)[2]
+
+  return evaluate
+
+
+def make_host_episode_evaluator(env, choose, *, max_steps: int):
+  """`evaluate(params, keys [N]) -> returns [N]` for host-side games: the raw score of the first
+  whole game in each of N evaluation games (no reward clipping, no life-loss terminals),
+  seeded from `keys`."""
+  choose = jax.jit(choose)
+
+  def evaluate(params, keys):
+    seed = int(jax.random.randint(keys[0], (), 0, 2**31 - 1))
+    vector = env.vector(keys.shape[0], seed=seed, training=False)
+    observation = vector.reset()
+    returns = np.zeros(vector.num_envs, np.float32)
+    finished = np.zeros(vector.num_envs, bool)
+    for t in range(max_steps):
+      if finished.all():
+        break
+      actions = jax.device_get(choose(params, jax.random.fold_in(keys[0], t), observation,
+                                      vector.action_mask))
+      observation, result = vector.step(actions)
+      returns = np.where(result.game_over & ~finished, result.scores, returns)
+      finished |= result.game_over
+    # Games still running at the step limit count with their score so far.
+    running = np.asarray([game.score for game in vector.games], np.float32)
+    return np.where(finished, returns, running)
 
   return evaluate
