@@ -124,9 +124,9 @@ def _run_render(args) -> int:
   from searchdistill.viz import play_episode, write_gif
   parts, state, _ = load_trained(args.path)
   key = eval_keys(args.seed + 1)[args.seed]
-  states, total = play_episode(parts, state.params, key=key, simulations=args.simulations)
-  write_gif(parts, states, args.out)
-  print(f"wrote {args.out}: {len(states) - 1} steps, return {total:.4f}")
+  episode = play_episode(parts, state.params, key=key, simulations=args.simulations)
+  write_gif(parts, episode, args.out)
+  print(f"wrote {args.out}: {episode.steps} steps, return {episode.total:.4f}")
   return 0
 
 

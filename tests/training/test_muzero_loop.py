@@ -12,6 +12,23 @@ from searchdistill.training.loop import train
 DEVICE = jax.local_devices()[:1]
 
 
+def assert_renders(parts, params, path, *, simulations):
+  """The run's agent plays one episode into a GIF showing every state for 100 ms."""
+  from PIL import Image
+  from searchdistill.viz import play_episode, write_gif
+  episode = play_episode(parts, params, key=jax.random.key(0), simulations=simulations)
+  write_gif(parts, episode, str(path))
+  assert episode.steps >= 1 and len(episode.frames) >= 1
+  with Image.open(path) as gif:
+    assert np.asarray(gif.convert("RGB")).any(), "the first frame should not be blank"
+    # Pillow merges identical consecutive frames, adding up their durations.
+    durations = []
+    for index in range(gif.n_frames):
+      gif.seek(index)
+      durations.append(gif.info["duration"])
+  assert sum(durations) == 100 * len(episode.frames)
+
+
 @pytest.fixture(scope="module")
 def tiny():
   return make_config("tiny", {"algo": "muzero"})
@@ -41,7 +58,7 @@ def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
   train(config, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
   from searchdistill.training.evaluate_cli import load_trained
   _, whole, _ = load_trained(tmp_path / "whole", DEVICE)
-  _, split, _ = load_trained(tmp_path / "split", DEVICE)
+  parts, split, _ = load_trained(tmp_path / "split", DEVICE)
   # Parameters, optimizer, replay contents and priorities, and the environments' states.
   for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(split)):
     if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
@@ -49,6 +66,7 @@ def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
     np.testing.assert_array_equal(a, b)
   result = evaluate_checkpoint(tmp_path / "split", episodes=2, simulations=2)
   assert result["episodes"] == 2 and result["env"] == "Breakout-MinAtar"
+  assert_renders(parts, split.params, tmp_path / "episode.gif", simulations=2)
 
 
 def test_build__muzero_rejects_an_environment_without_a_stream():
@@ -80,3 +98,25 @@ def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
   assert trained["mean"] > random["mean"] + 3 * (trained["stderr"] + random["stderr"]), (
       trained, random)
   assert jnp.isfinite(state.replay.max_priority)
+
+
+def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
+  # Real ALE Breakout at tiny network sizes: two iterations fill the replay and learn, an
+  # evaluation plays whole games (cut at eval_max_steps), and the run resumes from the replay.
+  config = make_config("tiny", {
+      "algo": "muzero", "env": "ALE/Breakout-v5", "rollout_batch_size": 2,
+      "collect_steps": 4, "min_replay_steps": 4, "replay_capacity": 16, "max_num_iters": 3,
+      "eval_batch_size": 2, "eval_max_steps": 30, "eval_simulations": 0})
+  train(config, tmp_path, show_progress=False, devices=DEVICE, stop_after=2)
+  train(config, tmp_path, resume=True, show_progress=False, devices=DEVICE)
+  import json
+  records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  iterations = [r for r in records if "train/sgd_steps" in r]
+  assert [r["iteration"] for r in iterations] == [1, 2, 3]
+  assert iterations[-1]["env_steps"] == 3 * 4 * 2
+  assert iterations[-1]["train/sgd_steps"] == config.updates_per_iteration
+  assert np.isfinite(iterations[-1]["train/value_loss"])
+  assert any("eval/greedy/mean" in r for r in records)
+  from searchdistill.training.evaluate_cli import load_trained
+  parts, state, _ = load_trained(tmp_path, DEVICE)
+  assert_renders(parts, state.params, tmp_path / "game.gif", simulations=0)

@@ -78,10 +78,12 @@ class Components(NamedTuple):
                             config=self.config)
     make = (muzero_learner.make_host_episode_evaluator if getattr(self.env, "host_side", False)
             else muzero_learner.make_episode_evaluator)
-    return make(self.env, self._learned_policy(num_simulations),
+    return make(self.env, self.learned_policy(num_simulations),
                 max_steps=self.config.eval_max_steps or self.env.max_episode_steps)
 
-  def _learned_policy(self, num_simulations: int):
+  def learned_policy(self, num_simulations: int):
+    """`choose(params, key, observations, action_mask) -> actions`: the greedy network
+    (`num_simulations` 0) or the most likely action of a noise-free search."""
     network = self.network
     if not num_simulations:
       def greedy(params, key, observations, action_mask):
