@@ -13,44 +13,14 @@ AdamW) of a preset, in one process on the same filled replay, and prints medians
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from searchdistill import replay
-from searchdistill.algorithms import muzero
+from common import filled_replay, median_seconds
 from searchdistill.config import make_config, parse_overrides
 from searchdistill.training import muzero_learner
 from searchdistill.training.components import build
-
-
-def median_seconds(fn, *args, repeats: int) -> float:
-  fn(*args)  # Warm-up: compiles.
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn(*args)
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
-def filled_replay(state, env, config, rng):
-  """The state's replay filled to capacity with random steps (only shapes matter here)."""
-  e, length = config.rollout_batch_size, config.replay_capacity
-  obs = rng.integers(0, 256, (e, length, *env.observation_shape))
-  steps = muzero.Step(
-      observation=obs.astype(state.replay.data.observation.dtype),
-      action_mask=np.ones((e, length, env.num_actions), bool),
-      action=rng.integers(0, env.num_actions, (e, length)).astype(np.int32),
-      reward=rng.normal(size=(e, length)).astype(np.float32),
-      terminated=rng.random((e, length)) < 0.01,
-      boundary=rng.random((e, length)) < 0.01,
-      policy=np.full((e, length, env.num_actions), 1 / env.num_actions, np.float32),
-      root_value=rng.normal(size=(e, length)).astype(np.float32))
-  return replay.add(state.replay, steps)
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ from tests.helpers import cli
     (["train", "--num-simulations", "x"], "invalid int value"),
     (["train", "learning_rate=abc"], "learning_rate must be of type float"),
     (["train", "--preset", "tiny", "--env", "BinPak-v2"], "unknown environment id 'BinPak-v2'"),
-    (["train", "--preset", "tiny", "max_num_considered_actions=801"], "exceeds the 800 actions"),
+    (["train", "--preset", "atari-cpu", "--algo", "ppo"],
+     "preset 'atari-cpu' is for algo=muzero, not ppo"),
     (["train", "--num-simulations", "4", "num_simulations=8"], "given twice"),
     (["eval", "no/such/run"], "no/such/run: no such run or checkpoint"),
 ])

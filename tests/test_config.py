@@ -40,7 +40,7 @@ def test_parse_overrides__rejects_a_bare_word():
 
 def test_check_runtime__batch_must_divide_over_devices():
   with pytest.raises(ConfigError, match="rollout_batch_size=3 is not divisible by the 2 local"):
-    check_runtime(make_config("tiny", {"rollout_batch_size": 3}), num_actions=800, num_devices=2)
+    check_runtime(make_config("tiny", {"rollout_batch_size": 3}), num_devices=2)
 
 
 def test_make_config__preset_for_another_algorithm():
@@ -53,15 +53,7 @@ def test_make_config__environment_preset_sits_between_algorithm_preset_and_expli
   minatar = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar"})
   explicit = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar",
                                  "rollout_batch_size": 8})
-  assert binpack.rollout_batch_size == 256 and minatar.rollout_batch_size == 16
+  assert binpack.rollout_batch_size == 256 and minatar.rollout_batch_size == 64
   assert minatar.discount == 0.99 and explicit.rollout_batch_size == 8
   # The tiny preset stays tiny whatever the environment.
   assert make_config("tiny", {"algo": "ppo", "env": "Breakout-MinAtar"}).rollout_batch_size == 4
-
-
-def test_check_runtime__ppo_without_search_ignores_considered_actions():
-  config = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar"})
-  check_runtime(config, num_actions=3, num_devices=1)
-  with pytest.raises(ConfigError, match="max_num_considered_actions=16 exceeds the 3 actions"):
-    check_runtime(config.__class__(**{**config.to_dict(), "eval_simulations": 4}),
-                  num_actions=3, num_devices=1)

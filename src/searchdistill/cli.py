@@ -21,9 +21,13 @@ def _parser() -> argparse.ArgumentParser:
   commands = parser.add_subparsers(dest="command", required=True)
 
   train = commands.add_parser("train", help="train an agent")
-  train.add_argument("--env", help="environment id, e.g. BinPack-v2")
-  train.add_argument("--algo", help="algorithm: distill (default) or ppo")
-  train.add_argument("--preset", default="cpu", help="cpu (default), paper or tiny")
+  train.add_argument(
+      "--env", help="environment id: BinPack-v2 (Jumanji), Breakout-MinAtar, ALE/Breakout-v5")
+  train.add_argument(
+      "--algo", help="algorithm: distill (default), ppo, or muzero (learned model)")
+  train.add_argument(
+      "--preset", default="cpu",
+      help="cpu (default), paper, tiny; atari-cpu or atari100k for muzero on ALE ids")
   train.add_argument("--out", help="run directory (default: runs/<env>_<algo>_s<seed>_<time>)")
   train.add_argument("--seed", type=int)
   train.add_argument("--num-simulations", type=int, dest="num_simulations")

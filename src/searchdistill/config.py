@@ -71,7 +71,8 @@ class Config:
   # Search.
   num_simulations: int = _field(16, "Search simulations per decision.", low=1)
   max_num_considered_actions: int = _field(
-      16, "Actions sampled at the root by Gumbel top-k.", low=1)
+      16, "Actions sampled at the root by Gumbel top-k (every action if the environment has "
+      "fewer).", low=1)
   gumbel_scale: float = _field(1.0, "Scale of the root Gumbel noise while training.", low=0)
 
   # MuZero with a learned model (algo=muzero). `rollout_batch_size` is the number of
@@ -216,13 +217,15 @@ ALGORITHM_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 # Per-algorithm values for a family of environments, applied on top of the algorithm preset.
 ENVIRONMENT_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     "ppo": {
-        # MinAtar's episodes last up to 1000 steps, so fewer, longer episodes per iteration; an
-        # MLP as wide as the muzero cpu preset's torso; MinAtar's usual discount.
+        # MinAtar's episodes last up to 1000 steps, so fewer episodes per iteration; an MLP as
+        # wide as the muzero cpu preset's torso; MinAtar's usual discount. Measured on
+        # Breakout-MinAtar (greedy return after about 540k steps): 16 episodes per iteration
+        # 5.4 (entropy collapsed to 0.09), 64 episodes 6.0, 64 with entropy 0.03 6.4.
         "minatar": {
-            "cpu": dict(rollout_batch_size=16, training_batch_size=256, num_epochs=4,
-                        learning_rate=5e-4, discount=0.99, model_width=128, model_blocks=2,
-                        max_num_iters=100_000, eval_every=25, eval_batch_size=32,
-                        eval_simulations=0),
+            "cpu": dict(rollout_batch_size=64, training_batch_size=512, num_epochs=4,
+                        learning_rate=5e-4, entropy_coef=0.03, discount=0.99,
+                        model_width=128, model_blocks=2, max_num_iters=100_000,
+                        eval_every=25, eval_batch_size=32, eval_simulations=0),
         },
     },
 }
@@ -348,13 +351,8 @@ def load_config(path) -> Config:
     raise ConfigError(f"{path}: {e}") from None
 
 
-def check_runtime(config: Config, *, num_actions: int, num_devices: int) -> None:
-  """Checks the combinations that depend on the environment and the machine."""
-  searches = config.algo != "ppo" or config.eval_simulations > 0
-  if searches and config.max_num_considered_actions > num_actions:
-    raise ConfigError(
-        f"max_num_considered_actions={config.max_num_considered_actions} exceeds the "
-        f"{num_actions} actions of {config.env}")
+def check_runtime(config: Config, *, num_devices: int) -> None:
+  """Checks the combinations that depend on the machine."""
   for name in ("rollout_batch_size", "training_batch_size", "eval_batch_size"):
     value = getattr(config, name)
     if value % num_devices:

@@ -120,3 +120,15 @@ def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
   from searchdistill.training.evaluate_cli import load_trained
   parts, state, _ = load_trained(tmp_path, DEVICE)
   assert_renders(parts, state.params, tmp_path / "game.gif", simulations=0)
+
+
+def test_learned_search__considers_every_action_when_fewer_than_asked():
+  # atari100k asks for 16 considered actions; Breakout has 4 and MinAtar Breakout 3.
+  config = make_config("tiny", {"algo": "muzero", "max_num_considered_actions": 16})
+  parts = build(config, DEVICE)
+  assert parts.considered_actions == parts.env.num_actions == 3
+  state = parts.init_state()
+  out = jax.jit(parts.learned_search(training=True))(
+      state.params, jax.random.key(0), state.env_states.observation,
+      state.env_states.action_mask)
+  np.testing.assert_allclose(np.sum(np.asarray(out.action_weights), axis=-1), 1.0, rtol=1e-5)

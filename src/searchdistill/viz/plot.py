@@ -1,4 +1,4 @@
-"""Learning curves: utilization against wall time and against environment steps."""
+"""Learning curves: return (utilization for BinPack) against wall time and environment steps."""
 
 from __future__ import annotations
 
@@ -22,16 +22,21 @@ def plot_runs(run_dirs, out: str) -> None:
   import matplotlib.pyplot as plt
 
   fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+  final_steps, env_ids = [], set()
   for index, run_dir in enumerate(run_dirs):
     records = read_metrics(run_dir)
     if not records:
       raise ConfigError(f"{run_dir}: no metrics.jsonl lines to plot")
     color = f"C{index}"
     label = run_label(run_dir)
+    final_steps.append(max(records[-1]["env_steps"], 1.0))
+    env_ids.add(load_config(pathlib.Path(run_dir) / "config.yaml").env)
     for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
-      xs = [x_of(r) for r in records]
-      axis.plot(xs, [r["rollout/avg_return"] for r in records], color=color, alpha=0.25,
-                linewidth=1, label=f"{label} rollout")
+      # Stream algorithms (MuZero) report no rollout return in iterations where no episode
+      # ended; those are skipped rather than drawn as zeros.
+      rollouts = [r for r in records if r.get("rollout/episodes", 1) > 0]
+      axis.plot([x_of(r) for r in rollouts], [r["rollout/avg_return"] for r in rollouts],
+                color=color, alpha=0.25, linewidth=1, label=f"{label} rollout")
       for kind, style in (("greedy", "-"), ("search", "--")):
         points = [(x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
                   for r in records if r.get(f"eval/{kind}/mean") is not None]
@@ -41,7 +46,12 @@ def plot_runs(run_dirs, out: str) -> None:
                         capsize=2, label=f"{label} eval {kind}")
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
-  axes[0].set_ylabel("utilization (return)")
+  if max(final_steps) > 4 * min(final_steps):
+    # Algorithms that differ in sample cost (MuZero vs PPO) need a log axis to share a plot.
+    axes[1].set_xscale("log")
+  binpack = all(env_id.startswith("BinPack") for env_id in env_ids)
+  axes[0].set_ylabel("utilization (return)" if binpack else "episode return")
+  axes[0].set_title(", ".join(sorted(env_ids)), fontsize=9, loc="left")
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(fontsize=7, loc="lower right")
