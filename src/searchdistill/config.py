@@ -170,16 +170,20 @@ PRESETS: dict[str, dict[str, Any]] = {
                       min_replay_steps=250, warmup_updates=1000, target_update_interval=2,
                       reanalyse_fraction=1.0, consistency_weight=2.0, model_width=64,
                       model_blocks=2, learning_rate=2e-4, eval_batch_size=32,
-                      eval_every=100, eval_simulations=50, support_size=300),
-    # The same protocol cut to what this CPU can show in an hour (see README).
+                      eval_every=100, eval_simulations=50, support_size=300,
+                      checkpoint_every=25),
+    # The same protocol cut to what this CPU can show in about 40 minutes: 100k agent steps,
+    # 16 updates of 32 windows per 128 agent steps (4 replayed windows per step), the last
+    # 32k steps in replay (checkpoints hold it: 1.2 GB, so every 50 iterations); see
+    # README and benchmarks/atari_throughput.py (325 steps/s collecting, 132 ms per update).
     "atari-cpu": dict(algo="muzero", env="ALE/Breakout-v5", rollout_batch_size=8,
-                      collect_steps=16, max_num_iters=782, updates_per_iteration=4,
+                      collect_steps=16, max_num_iters=782, updates_per_iteration=16,
                       training_batch_size=32,
                       num_simulations=8, max_num_considered_actions=4, discount=0.997,
-                      value_loss_weight=0.25, replay_capacity=2048,
+                      value_loss_weight=0.25, replay_capacity=4096,
                       min_replay_steps=64, model_width=32, model_blocks=1,
                       support_size=20, eval_batch_size=8, eval_every=100,
-                      eval_simulations=0, eval_max_steps=2000),
+                      eval_simulations=8, eval_max_steps=2000, checkpoint_every=50),
 }
 
 

@@ -55,11 +55,11 @@ def test_atari_vector__life_loss_ends_bootstrapping_only_in_training(breakout):
 
 
 def test_atari_vector__rewards_clipped_only_in_training():
-  # Boxing pays 1 or 2 per punch; random play lands some in a few hundred steps.
+  # Boxing pays 1 or 2 per punch; random play lands some 2s within a thousand steps.
   env = make_stream_environment("ALE/Boxing-v5")
-  actions = np.random.default_rng(1).integers(0, env.num_actions, (300, 1))
-  _, train = play(env, seed=3, training=True, steps=300, actions=actions)
-  _, test = play(env, seed=3, training=False, steps=300, actions=actions)
+  actions = np.random.default_rng(1).integers(0, env.num_actions, (1000, 1))
+  _, train = play(env, seed=3, training=True, steps=1000, actions=actions)
+  _, test = play(env, seed=3, training=False, steps=1000, actions=actions)
   train_rewards = np.array([r.reward[0] for r in train])
   test_rewards = np.array([r.reward[0] for r in test])
   assert set(np.unique(train_rewards)) <= {-1.0, 0.0, 1.0}
@@ -87,3 +87,13 @@ def test_human_normalized__anchors():
   assert human_normalized("ALE/Breakout-v5", 1.7) == pytest.approx(0.0)
   assert human_normalized("ALE/Breakout-v5", 30.5) == pytest.approx(1.0)
   assert human_normalized("ALE/Tetris-v5", 10.0) is None
+
+
+def test_atari_vector__fire_reset_keeps_a_constant_policy_from_stalling():
+  # Breakout only serves the ball on FIRE: without fire_reset a NOOP-only game never ends.
+  from searchdistill.envs.atari import AtariEnvironment
+  noop = [np.array([0])]
+  for fire_reset, should_end in ((True, True), (False, False)):
+    env = AtariEnvironment("ALE/Breakout-v5", fire_reset=fire_reset)
+    _, results = play(env, seed=0, training=False, steps=1500, actions=noop)
+    assert any(r.game_over[0] for r in results) == should_end, fire_reset

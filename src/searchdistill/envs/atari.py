@@ -11,7 +11,10 @@ Atari-100K protocol (as in SPR, EfficientZero and seed 004):
   * grayscale (or RGB) frames resized to 96x96, the last 4 stacked on the channel axis (uint8);
   * a game lasts at most 108,000 frames (27,000 agent steps), then is truncated;
   * for training only: rewards clipped to their sign, and the loss of a life ends the value
-    bootstrapping (`terminated`) without restarting the game.
+    bootstrapping (`terminated`) without restarting the game;
+  * with `fire_reset` (on by default), games whose action set has FIRE get it pressed after
+    every reset and lost life, so a deterministic policy cannot stall before the game starts
+    (Breakout waits for FIRE to serve the ball).
 
 Evaluation vectors (`training=False`) report raw scores and whole games.
 """
@@ -93,7 +96,7 @@ class AtariEnvironment:
 
   def __init__(self, env_id: str, *, color: str = "gray", frame_skip: int = 4,
                noop_max: int = 30, screen_size: int = 96, frame_stack: int = 4,
-               max_episode_frames: int = 108_000):
+               max_episode_frames: int = 108_000, fire_reset: bool = True):
     from ale_py import roms
     match = _ID.match(env_id)
     if not match:
@@ -111,6 +114,7 @@ class AtariEnvironment:
     self.screen_size = screen_size
     self.frame_stack = frame_stack
     self.max_episode_frames = max_episode_frames
+    self.fire_reset = fire_reset
     self.max_episode_steps = max_episode_frames // frame_skip
     channels = 1 if color == "gray" else 3
     self.observation_shape = (screen_size, screen_size, channels * frame_stack)
@@ -149,6 +153,13 @@ class _Game:
     self.stack = np.zeros(spec.observation_shape, np.uint8)
     self.per_frame = per_frame
     self.score = 0.0
+    from ale_py import Action
+    self.fire = Action.FIRE if spec.fire_reset and Action.FIRE in list(self.actions) else None
+
+  def _press_fire(self) -> None:
+    """Serves the ball (or whatever FIRE starts); its reward counts towards the score."""
+    if self.fire is not None and not self.ale.game_over():
+      self.score += self.ale.act(self.fire)
 
   def _grab(self, index: int) -> None:
     if self.spec.color == "gray":
@@ -171,6 +182,7 @@ class _Game:
       if self.ale.game_over():
         self.ale.reset_game()
     self.score = 0.0
+    self._press_fire()
     self._grab(0)
     self._grab(1)
     self.stack[:] = 0
@@ -189,13 +201,16 @@ class _Game:
       if self.ale.game_over():
         break
     self.score += reward
+    lost_life = self.ale.lives() < lives
+    if lost_life:
+      self._press_fire()
     self._push()
     game_over = self.ale.game_over()
     truncated = game_over and self.ale.game_truncated()
     terminated = game_over and not truncated
     if self.training:
       reward = float(np.sign(reward))
-      terminated = terminated or (not game_over and self.ale.lives() < lives)
+      terminated = terminated or (not game_over and lost_life)
     return self.stack, reward, terminated, truncated, game_over, self.score
 
 

@@ -54,7 +54,7 @@ def plot_runs(run_dirs, out: str) -> None:
   axes[0].set_title(", ".join(sorted(env_ids)), fontsize=9, loc="left")
   for axis in axes:
     axis.grid(alpha=0.3)
-  axes[1].legend(fontsize=7, loc="lower right")
+  axes[1].legend(fontsize=7, loc="best")
   fig.tight_layout()
   fig.savefig(out, dpi=120)
   plt.close(fig)
