@@ -82,7 +82,8 @@ def _train_config(args):
     out = pathlib.Path(args.out)
   else:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = pathlib.Path("runs") / f"{config.env.replace('/', '-')}_{config.algo}_s{config.seed}_{stamp}"
+    name = f"{config.env.replace('/', '-')}_{config.algo}_s{config.seed}_{stamp}"
+    out = pathlib.Path("runs") / name
   return config, out
 
 

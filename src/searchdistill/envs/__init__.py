@@ -6,6 +6,7 @@ from searchdistill.envs.base import (
 from searchdistill.envs.episodic import EpisodicEnvironment
 from searchdistill.envs.gymnax_env import GymnaxEnvironment, is_gymnax_id
 from searchdistill.envs.jumanji_env import EnvError, JumanjiEnvironment
+from searchdistill.envs.multi_agent import JaxMARLEnvironment
 
 
 def make_environment(env_id: str) -> Environment:
@@ -30,5 +31,5 @@ def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
 
 
 __all__ = ["AtariEnvironment", "EnvError", "EnvState", "Environment", "EpisodicEnvironment",
-           "GymnaxEnvironment", "JumanjiEnvironment", "StreamEnvironment", "StreamStep",
-           "make_environment", "make_stream_environment"]
+           "GymnaxEnvironment", "JaxMARLEnvironment", "JumanjiEnvironment",
+           "StreamEnvironment", "StreamStep", "make_environment", "make_stream_environment"]

@@ -62,7 +62,8 @@ class BinPackNetwork(nn.Module):
     item_x = nn.Dense(width, name="item_embed")(item_features.astype(jnp.float32))
     block = lambda name: AttentionBlock(self.num_heads, self.key_size, self.mlp_ratio, name=name)
     for layer in range(self.num_layers):
-      ems_x = block(f"ems_self_{layer}")(ems_x, ems_x, ems_valid[..., :, None] & ems_valid[..., None, :])
+      ems_x = block(f"ems_self_{layer}")(
+          ems_x, ems_x, ems_valid[..., :, None] & ems_valid[..., None, :])
       item_x = block(f"item_self_{layer}")(
           item_x, item_x, items_open[..., :, None] & items_open[..., None, :])
       new_ems = block(f"ems_cross_{layer}")(ems_x, item_x, action_mask)
