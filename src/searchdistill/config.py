@@ -112,6 +112,12 @@ class Config:
       2, "MuZero: residual blocks per torso; MLP networks: hidden layers.", low=1)
   atari_color: str = _field("gray", "Atari (ALE ids): frames in grayscale or RGB.",
                             choices=("gray", "rgb"))
+  planner: str = _field(
+      "independent", "Multi-agent MuZero (MPE ids): how the agents plan.",
+      choices=("independent", "sequential", "joint"))
+  num_joint_samples: int = _field(
+      16, "Multi-agent MuZero, planner=joint: joint actions sampled at every node.", low=1)
+  model_heads: int = _field(2, "Multi-agent MuZero: attention heads across agents.", low=1)
 
   # Network.
   num_transformer_layers: int = _field(2, "Encoder depth.", low=1, high=64)

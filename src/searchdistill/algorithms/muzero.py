@@ -29,12 +29,12 @@ class Step(NamedTuple):
 
   Attributes:
     observation: the observation the step started from.
-    action_mask: bool `[A]`, the actions valid there.
-    action: int32, the action taken.
+    action_mask: bool `[A]`, the actions valid there (`[N, A]` for N agents).
+    action: int32, the action taken (`[N]`: the joint action).
     reward: float32, the reward received.
     terminated: bool, the step ended the episode in a terminal state.
     boundary: bool, the step ended the episode (terminated or truncated).
-    policy: float32 `[A]`, the search's policy target at the observation.
+    policy: float32 `[A]` (`[N, A]`), the search's policy target at the observation.
     root_value: float32, the search's value of the observation.
   """
 
@@ -92,7 +92,9 @@ def _scale_gradient(x, scale: float):
 
 
 def _cross_entropy(target_probs, logits):
-  return -jnp.sum(target_probs * jax.nn.log_softmax(logits), axis=-1)
+  """Per example `[B]`; a multi-agent policy `[B, N, A]` sums its agents' cross-entropies."""
+  per_row = -jnp.sum(target_probs * jax.nn.log_softmax(logits), axis=-1)
+  return per_row.reshape(per_row.shape[0], -1).sum(axis=-1)
 
 
 def loss_fn(params, network, targets: UnrollTargets, weight: chex.Array, *, support: Support,

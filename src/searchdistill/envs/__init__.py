@@ -6,7 +6,7 @@ from searchdistill.envs.base import (
 from searchdistill.envs.episodic import EpisodicEnvironment
 from searchdistill.envs.gymnax_env import GymnaxEnvironment, is_gymnax_id
 from searchdistill.envs.jumanji_env import EnvError, JumanjiEnvironment
-from searchdistill.envs.multi_agent import JaxMARLEnvironment
+from searchdistill.envs.multi_agent import JaxMARLEnvironment, is_jaxmarl_id
 
 
 def make_environment(env_id: str) -> Environment:
@@ -21,13 +21,17 @@ def make_environment(env_id: str) -> Environment:
 def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
   """A self-resetting environment for learned-model algorithms: a `GymnaxEnvironment` for
   gymnax ids such as "Breakout-MinAtar", a host-side `AtariEnvironment` for ALE ids such as
-  "ALE/Breakout-v5"; raises `EnvError` for other ids."""
+  "ALE/Breakout-v5", a multi-agent `JaxMARLEnvironment` for MPE ids such as
+  "MPE_simple_spread_v3"; raises `EnvError` for other ids."""
   if is_atari_id(env_id):
     return AtariEnvironment(env_id, color=atari_color)
+  if is_jaxmarl_id(env_id):
+    return JaxMARLEnvironment(env_id)
   if is_gymnax_id(env_id):
     return GymnaxEnvironment(env_id)
   raise EnvError(f"{env_id!r} is not a stream environment; MinAtar ids such as "
-                 "'Breakout-MinAtar' and ALE ids such as 'ALE/Breakout-v5' are")
+                 "'Breakout-MinAtar', ALE ids such as 'ALE/Breakout-v5' and MPE ids such as "
+                 "'MPE_simple_spread_v3' are")
 
 
 __all__ = ["AtariEnvironment", "EnvError", "EnvState", "Environment", "EpisodicEnvironment",

@@ -4,12 +4,18 @@ from searchdistill.networks.binpack import BinPackNetwork
 from searchdistill.networks.heads import PolicyValue, mask_logits
 from searchdistill.networks.mlp import MLPNetwork
 from searchdistill.networks.muzero import MuZeroNetwork
+from searchdistill.networks.multi_agent_muzero import MultiAgentMuZeroNetwork
 
 
 def make_network(config, env):
-  """The network for `env`: MuZero's learned model for algo=muzero (a residual conv torso for
-  image observations, an MLP torso otherwise), the EMS/item transformer for BinPack, an MLP of
+  """The network for `env`: MuZero's learned model for algo=muzero (the multi-agent world model
+  for multi-agent environments, a residual conv torso for image observations, an MLP torso
+  otherwise), the EMS/item transformer for BinPack, an MLP of
   `model_blocks` layers of `model_width` units otherwise."""
+  if config.algo == "muzero" and hasattr(env, "num_agents"):
+    return MultiAgentMuZeroNetwork(
+        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
+        width=config.model_width, num_heads=config.model_heads, num_blocks=config.model_blocks)
   if config.algo == "muzero":
     image = len(env.observation_shape) == 3
     torso = config.model_torso if config.model_torso != "auto" else (
@@ -27,5 +33,5 @@ def make_network(config, env):
                     hidden_sizes=(config.model_width,) * config.model_blocks)
 
 
-__all__ = ["BinPackNetwork", "MLPNetwork", "MuZeroNetwork", "PolicyValue", "make_network",
-           "mask_logits"]
+__all__ = ["BinPackNetwork", "MLPNetwork", "MultiAgentMuZeroNetwork", "MuZeroNetwork",
+           "PolicyValue", "make_network", "mask_logits"]

@@ -13,7 +13,8 @@ from searchdistill.envs import (
     EnvError, Environment, make_environment, make_stream_environment)
 from searchdistill.networks import make_network
 from searchdistill.search import make_search
-from searchdistill.search.learned_model import make_learned_search
+from searchdistill.search.learned_model import LearnedSearchOutput, make_learned_search
+from searchdistill.search.multi_agent import make_multi_agent_planner
 from searchdistill.training import muzero_learner
 from searchdistill.training.evaluation import make_evaluator
 from searchdistill.training.learner import TrainState, init_train_state, make_iteration
@@ -50,8 +51,22 @@ class Components(NamedTuple):
     return Support.symmetric(self.config.support_size)
 
   def learned_search(self, *, training: bool, num_simulations: int | None = None):
-    """The MuZero search over the learned model; without training noise when evaluating."""
+    """The MuZero search over the learned model; without training noise when evaluating.
+
+    For a multi-agent environment it is the configured planner, returning the joint action
+    `[B, N]` and per-agent policy targets `[B, N, A]` in the same `LearnedSearchOutput`."""
     c = self.config
+    if hasattr(self.env, "num_agents"):
+      plan = make_multi_agent_planner(
+          self.network, self.support, planner=c.planner,
+          num_simulations=num_simulations or c.num_simulations, discount=c.discount,
+          num_samples=c.num_joint_samples, dirichlet_alpha=c.dirichlet_alpha,
+          dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
+          temperature=1.0 if training else 0.0)
+      def search(params, key, observations, action_mask):
+        out = plan(params, key, observations, action_mask)
+        return LearnedSearchOutput(out.joint_action, out.policy_targets, out.root_value)
+      return search
     return make_learned_search(
         self.network, self.support, policy_type=c.search_policy,
         num_simulations=num_simulations or c.num_simulations, discount=c.discount,

@@ -76,11 +76,14 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   else:
     env_states = jax.vmap(env.reset)(jax.random.split(env_key, n))
   observation = env_states.observation[:1]
-  params = network.init(init_key, observation, jnp.zeros(1, jnp.int32))
+  # One action per agent for multi-agent environments (masks `[N, A]`), else a scalar.
+  action_shape = env_states.action_mask.shape[1:-1]
+  params = network.init(init_key, observation, jnp.zeros((1, *action_shape), jnp.int32))
   example = muzero.Step(
       observation=env_states.observation[0], action_mask=env_states.action_mask[0],
-      action=jnp.int32(0), reward=jnp.float32(0), terminated=jnp.array(False),
-      boundary=jnp.array(False), policy=jnp.zeros(env.num_actions, jnp.float32),
+      action=jnp.zeros(action_shape, jnp.int32), reward=jnp.float32(0),
+      terminated=jnp.array(False), boundary=jnp.array(False),
+      policy=jnp.zeros(env_states.action_mask.shape[1:], jnp.float32),
       root_value=jnp.float32(0))
   buffer = replay.init(example, num_streams=config.rollout_batch_size,
                        capacity=config.replay_capacity)
