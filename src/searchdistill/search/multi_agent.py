@@ -157,8 +157,8 @@ def make_multi_agent_planner(
       agent = jnp.tile(jnp.arange(n, dtype=jnp.int32), b)
       # The same key as the sequential planner's first search: with one agent they coincide.
       actions, weights, values = agent_search(
-          params, jax.random.fold_in(key, 0), rows(latent), jax.tree.map(rows, prediction), agent, rows(greedy),
-          rows(action_mask))
+          params, jax.random.fold_in(key, 0), rows(latent), jax.tree.map(rows, prediction),
+          agent, rows(greedy), rows(action_mask))
       return JointSearchOutput(actions.reshape(b, n), weights.reshape(b, n, a),
                                values.reshape(b, n)[:, 0])
 
