@@ -126,9 +126,15 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
   # atari100k asks for 16 considered actions; Breakout has 4 and MinAtar Breakout 3.
   config = make_config("tiny", {"algo": "muzero", "max_num_considered_actions": 16})
   parts = build(config, DEVICE)
-  assert parts.considered_actions == parts.env.num_actions == 3
+  assert parts.env.num_actions == 3
   state = parts.init_state()
-  out = jax.jit(parts.learned_search(training=True))(
-      state.params, jax.random.key(0), state.env_states.observation,
-      state.env_states.action_mask)
+  args = (state.params, jax.random.key(0), state.env_states.observation,
+          state.env_states.action_mask)
+  out = jax.jit(parts.learned_search(training=True))(*args)
   np.testing.assert_allclose(np.sum(np.asarray(out.action_weights), axis=-1), 1.0, rtol=1e-5)
+  # Asking for 16 is asking for all 3: the same search, the same visit schedule.
+  exact = build(make_config("tiny", {"algo": "muzero", "max_num_considered_actions": 3}),
+                DEVICE)
+  same = jax.jit(exact.learned_search(training=True))(*args)
+  np.testing.assert_allclose(out.action_weights, same.action_weights, atol=1e-6)
+  np.testing.assert_array_equal(out.action, same.action)

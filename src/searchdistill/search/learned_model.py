@@ -53,7 +53,8 @@ def make_learned_search(
     dirichlet_alpha: "muzero" root noise concentration (`dirichlet_fraction` 0 turns it off).
     dirichlet_fraction: "muzero" weight of the root noise.
     temperature: "muzero" visit-count temperature for the executed action.
-    max_num_considered_actions: "gumbel" root actions kept by Gumbel top-k.
+    max_num_considered_actions: "gumbel" root actions kept by Gumbel top-k (every action if
+      there are fewer: mctx's visit schedule assumes that many actions exist).
     gumbel_scale: "gumbel" noise scale (0 for a deterministic search).
   """
   if policy_type not in POLICY_TYPES:
@@ -87,7 +88,8 @@ def make_learned_search(
     else:
       output = mctx.gumbel_muzero_policy(
           params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
-          max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale)
+          max_num_considered_actions=min(max_num_considered_actions, action_mask.shape[-1]),
+          gumbel_scale=gumbel_scale)
     weights = jnp.where(action_mask, output.action_weights, 0.0)
     return LearnedSearchOutput(output.action.astype(jnp.int32), weights,
                                output.search_tree.node_values[:, 0])

@@ -65,7 +65,8 @@ def make_search(
     env: the environment whose true `step` is the search's model.
     network: a Flax module mapping observations to `PolicyValue`.
     num_simulations: simulations per search.
-    max_num_considered_actions: root actions sampled by Gumbel top-k.
+    max_num_considered_actions: root actions sampled by Gumbel top-k (every action if the
+      environment has fewer).
     gumbel_scale: scale of the root Gumbel noise (0 for a deterministic search).
     discount: discount applied between non-terminal transitions.
     return_tree: also return the search tree (for tests and diagnostics).
@@ -93,7 +94,7 @@ def make_search(
           mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
           recurrent_fn, gumbel=noise, num_simulations=num_simulations,
           invalid_actions=~states.action_mask,
-          max_num_considered_actions=max_num_considered_actions)
+          max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]))
     # mctx fills an all-invalid row with uniform weights; a finished state has no target.
     weights = jnp.where(states.action_mask, output.action_weights, 0.0)
     return SearchOutput(

@@ -32,15 +32,10 @@ class Components(NamedTuple):
     """The training search (Gumbel noise on), unbatched; overrides any keyword."""
     kwargs = dict(
         num_simulations=self.config.num_simulations,
-        max_num_considered_actions=self.considered_actions,
+        max_num_considered_actions=self.config.max_num_considered_actions,
         gumbel_scale=self.config.gumbel_scale, discount=self.config.discount)
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
-
-  @property
-  def considered_actions(self) -> int:
-    """Gumbel top-k at the root: `max_num_considered_actions`, or every action if fewer."""
-    return min(self.config.max_num_considered_actions, self.env.num_actions)
 
   @property
   def learned_model(self) -> bool:
@@ -72,7 +67,7 @@ class Components(NamedTuple):
         num_simulations=num_simulations or c.num_simulations, discount=c.discount,
         dirichlet_alpha=c.dirichlet_alpha,
         dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
-        max_num_considered_actions=self.considered_actions,
+        max_num_considered_actions=c.max_num_considered_actions,
         gumbel_scale=c.gumbel_scale if training else 0.0)
 
   def algorithm(self):

@@ -31,7 +31,7 @@ def make_policy(env, network, *, num_simulations: int, config):
     return lambda params, states, keys: greedy_action(network, params, states)
   search = make_search(
       env, network, num_simulations=num_simulations,
-      max_num_considered_actions=min(config.max_num_considered_actions, env.num_actions),
+      max_num_considered_actions=config.max_num_considered_actions,
       gumbel_scale=0.0, discount=config.discount)
   return lambda params, states, keys: search(params, keys, states).action
 

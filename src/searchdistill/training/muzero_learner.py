@@ -137,7 +137,7 @@ def _make_learn(config, network, search, optimizer, support):
   `state` already holds where the environments stand after the collection; `returns` and
   `ended` report the episodes that finished during it. The updates are a Python loop over one
   jitted SGD step rather than a `lax.scan`: XLA:CPU runs convolution gradients inside a loop
-  body 10-50x slower than outside one (jax-ml/jax#12868; `benchmarks/scan_updates.py`).
+  body 8-22x slower than outside one here (jax-ml/jax#12868; `benchmarks/scan_updates.py`).
   """
   window = window_length(config)
   beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
