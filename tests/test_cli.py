@@ -74,3 +74,22 @@ def test_cli__compare_writes_a_report_and_curves(tmp_path):
   assert "| distill (2 sims) | 1 |" in report and "| ppo | 1 |" in report
   assert (out / "curves.png").stat().st_size > 1000
   assert "greedy" in result.stdout
+
+
+def test_cli__compare_runs_variants_against_the_reference_policies(tmp_path):
+  out = tmp_path / "planners"
+  cli("compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0", "--algos", "muzero",
+      "--env", "MPE_simple_spread_v3", "--variants", "planner=independent",
+      "planner=joint,num_joint_samples=4", "--out", out, "--no-progress", "eval_batch_size=4")
+  report = (out / "report.md").read_text()
+  assert "| muzero_planner-independent | 1 |" in report
+  assert "| muzero_planner-joint_num_joint_samples-4 | 1 |" in report
+  assert "| random |" in report and "| scripted |" in report
+  assert (out / "muzero_planner-joint_num_joint_samples-4_s0" / "metrics.jsonl").exists()
+
+
+def test_cli__compare_rejects_a_bad_variant_before_training(tmp_path):
+  result = _cli("compare", "--preset", "tiny", "--algos", "muzero", "--out",
+                str(tmp_path / "x"), "--variants", "planer=joint", check=False)
+  assert result.returncode == 2 and "unknown config key 'planer'" in result.stderr
+  assert not (tmp_path / "x").exists()

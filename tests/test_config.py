@@ -57,3 +57,6 @@ def test_make_config__environment_preset_sits_between_algorithm_preset_and_expli
   assert minatar.discount == 0.99 and explicit.rollout_batch_size == 8
   # The tiny preset stays tiny whatever the environment.
   assert make_config("tiny", {"algo": "ppo", "env": "Breakout-MinAtar"}).rollout_batch_size == 4
+  mpe = make_config("cpu", {"algo": "muzero", "env": "MPE_simple_spread_v3", "discount": 0.9})
+  assert mpe.collect_steps == 13 and mpe.discount == 0.9
+  assert make_config("cpu", {"algo": "muzero"}).collect_steps == 16   # MinAtar keeps its own

@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
 
   train = commands.add_parser("train", help="train an agent")
   train.add_argument(
-      "--env", help="environment id: BinPack-v2 (Jumanji), Breakout-MinAtar, ALE/Breakout-v5")
+      "--env", help="environment id: BinPack-v2 (Jumanji), Breakout-MinAtar, ALE/Breakout-v5, "
+      "MPE_simple_spread_v3 (multi-agent, JaxMARL)")
   train.add_argument(
       "--algo", help="algorithm: distill (default), ppo, or muzero (learned model)")
   train.add_argument(
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
   compare = commands.add_parser("compare", help="train algorithms side by side and report")
   compare.add_argument("--env", default="BinPack-v2")
   compare.add_argument("--algos", nargs="+", default=["distill", "ppo"])
+  compare.add_argument(
+      "--variants", nargs="+", metavar="KEY=VALUE[,KEY=VALUE]",
+      help="one run per variant for each algorithm and seed, e.g. planner=independent "
+      "planner=joint planner=joint,num_actors=2")
   compare.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
   compare.add_argument("--minutes", type=float, default=60.0, help="budget per run")
   compare.add_argument("--preset", default="cpu")
@@ -149,14 +154,16 @@ def _run_compare(args) -> int:
   if args.minutes <= 0:
     raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
   overrides = parse_overrides(args.overrides)
-  from searchdistill.training.compare import plan_runs, run_comparison
+  from searchdistill.training.compare import plan_runs, reference_scores, run_comparison
   from searchdistill.viz.report import plot_comparison, write_report
   out = pathlib.Path(args.out)
   runs = plan_runs(env=args.env, algos=args.algos, seeds=args.seeds, minutes=args.minutes,
-                   preset=args.preset, overrides=overrides, out=out)
+                   preset=args.preset, overrides=overrides, out=out, variants=args.variants)
   run_comparison(runs, show_progress=not args.no_progress)
-  report = write_report([d for _, d in runs], out / "report.md", minutes=args.minutes)
-  plot_comparison([d for _, d in runs], out / "curves.png")
+  references = reference_scores(runs[0][0])
+  report = write_report([d for _, d in runs], out / "report.md", minutes=args.minutes,
+                        references=references)
+  plot_comparison([d for _, d in runs], out / "curves.png", references=references)
   print(report)
   return 0
 

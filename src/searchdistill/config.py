@@ -118,6 +118,13 @@ class Config:
   num_joint_samples: int = _field(
       16, "Multi-agent MuZero, planner=joint: joint actions sampled at every node.", low=1)
   model_heads: int = _field(2, "Multi-agent MuZero: attention heads across agents.", low=1)
+  num_actors: int = _field(
+      0, "MuZero: Ray actors collecting while this process learns (rollout_batch_size "
+      "environments each); 0 runs the synchronous loop.", low=0)
+  broadcast_every: int = _field(
+      4, "MuZero with Ray: episodes an actor finishes between parameter refreshes.", low=1)
+  ray_address: str = _field(
+      "", "MuZero with Ray: address of an existing Ray cluster; empty starts a local one.")
 
   # Network.
   num_transformer_layers: int = _field(2, "Encoder depth.", low=1, high=64)
@@ -238,13 +245,30 @@ ENVIRONMENT_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
                         eval_every=25, eval_batch_size=32, eval_simulations=0),
         },
     },
+    "muzero": {
+        # MPE simple_spread (26-step episodes, 3 agents x 5 actions): 64 environments for half
+        # an episode per iteration, 8 updates of 128 windows, 8 simulations per search, the
+        # MLP-attention world model at width 64. Measured on the 2-core CPU: about 1,000
+        # decisions/s with the independent planner (see README).
+        "mpe": {
+            "cpu": dict(rollout_batch_size=64, collect_steps=13, training_batch_size=128,
+                        updates_per_iteration=8, num_simulations=8,
+                        max_num_considered_actions=8, model_width=64, discount=0.97,
+                        replay_capacity=1024, min_replay_steps=26, max_num_iters=5000,
+                        eval_every=25, eval_batch_size=64, eval_simulations=8,
+                        checkpoint_every=50),
+        },
+    },
 }
 
 
 def environment_family(env_id: str) -> str:
-  """'minatar' for MinAtar ids, 'atari' for ALE ids, else 'jumanji'."""
+  """'minatar' for MinAtar ids, 'atari' for ALE ids, 'mpe' for JaxMARL MPE ids, else
+  'jumanji'."""
   if env_id.endswith("-MinAtar"):
     return "minatar"
+  if env_id.startswith("MPE_"):
+    return "mpe"
   return "atari" if env_id.startswith("ALE/") else "jumanji"
 
 
@@ -330,6 +354,7 @@ def make_config(preset: str = "cpu", overrides: Optional[Mapping[str, Any]] = No
   config = Config(**values)
   for name in FIELDS:
     _check_field(name, getattr(config, name))
+  _check_combinations(config)
   return config
 
 
@@ -359,6 +384,14 @@ def load_config(path) -> Config:
     return make_config("cpu", raw)
   except ConfigError as e:
     raise ConfigError(f"{path}: {e}") from None
+
+
+def _check_combinations(config: Config) -> None:
+  if config.num_actors and config.algo != "muzero":
+    raise ConfigError(f"num_actors={config.num_actors} needs algo=muzero (the Ray "
+                      f"actor-learner), not algo={config.algo}")
+  if config.ray_address and not config.num_actors:
+    raise ConfigError("ray_address is set but num_actors=0; set num_actors to use Ray")
 
 
 def check_runtime(config: Config, *, num_devices: int) -> None:

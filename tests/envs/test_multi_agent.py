@@ -50,10 +50,23 @@ def scripted_policy(key, state):
 
 def test_jaxmarl_environment__stacks_agents(spread):
   assert spread.num_agents == 3 and spread.num_actions == 5
-  assert spread.observation_shape == (3, 18) and spread.max_episode_steps == 26
+  # MPE's 18 features per agent, then the elapsed fraction of the episode.
+  assert spread.observation_shape == (3, 19) and spread.max_episode_steps == 26
   state = spread.reset(jax.random.key(0))
-  chex.assert_shape(state.observation, (3, 18))
+  chex.assert_shape(state.observation, (3, 19))
   chex.assert_shape(state.action_mask, (3, 5))
+
+
+def test_jaxmarl_environment__observations_end_with_the_elapsed_fraction(spread):
+  state = spread.reset(jax.random.key(0))
+  elapsed = [np.asarray(state.observation[:, -1])]
+  for t in range(spread.max_episode_steps):
+    state, _ = spread.step(state, jnp.zeros(3, jnp.int32), jax.random.key(t))
+    elapsed.append(np.asarray(state.observation[:, -1]))
+  elapsed = np.stack(elapsed)
+  np.testing.assert_allclose(elapsed[:, 0], elapsed[:, 2])           # the same for every agent
+  np.testing.assert_allclose(elapsed[:26, 0], np.arange(26) / 25, rtol=1e-6)
+  assert elapsed[26, 0] == 0.0                       # the next episode starts from the beginning
 
 
 def test_jaxmarl_environment__episode_ends_by_truncation_at_the_limit(spread):

@@ -70,3 +70,45 @@ def test_add__new_steps_get_the_largest_priority_so_far():
 def test_init__rejects_a_capacity_below_two():
   with pytest.raises(ValueError, match="capacity"):
     replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=1)
+
+
+def _sharded_and_flat(shard_steps):
+  """A sharded buffer with one shard per entry of `shard_steps`, and the unsharded buffer
+  holding the same streams side by side (only equal when every shard was written equally)."""
+  example = {"t": jnp.int32(0), "s": jnp.int32(0)}
+  sharded = replay.init_sharded(example, num_shards=len(shard_steps), num_streams=2, capacity=6)
+  for shard, steps in enumerate(shard_steps):
+    sharded = replay.add_to_shard(sharded, shard, steps)
+  flat = replay.init(example, num_streams=2 * len(shard_steps), capacity=6)
+  flat = replay.add(flat, jax.tree.map(lambda *xs: jnp.concatenate(xs), *shard_steps))
+  return sharded, flat
+
+
+def test_sharded_sample__matches_one_buffer_holding_the_shards_side_by_side():
+  shard_steps = [jax.tree.map(lambda x: x + 100 * m, _steps(0, 5)) for m in range(3)]
+  sharded, flat = _sharded_and_flat(shard_steps)
+  sharded = replay.update_priorities(sharded, jnp.array([0, 3, 5]), jnp.array([1, 0, 2]),
+                                     jnp.array([5.0, 2.0, 0.5]))
+  flat = replay.update_priorities(flat, jnp.array([0, 3, 5]), jnp.array([1, 0, 2]),
+                                  jnp.array([5.0, 2.0, 0.5]))
+  np.testing.assert_allclose(
+      replay.sampling_probabilities(sharded, window=2, alpha=0.7).reshape(6, 6),
+      replay.sampling_probabilities(flat, window=2, alpha=0.7))
+  a = replay.sample(sharded, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
+  b = replay.sample(flat, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+  # Stream m * E + e of the sharded buffer is stream e of shard m.
+  np.testing.assert_array_equal(a.data["s"][:, 0] - 100 * (a.stream // 2), a.stream % 2)
+  np.testing.assert_array_equal(a.data["t"][:, 0] // 100, a.stream // 2)
+
+
+def test_sharded_sample__never_draws_from_a_shard_without_a_whole_window():
+  sharded = replay.init_sharded({"t": jnp.int32(0), "s": jnp.int32(0)}, num_shards=2,
+                                num_streams=2, capacity=6)
+  sharded = replay.add_to_shard(sharded, 1, _steps(0, 4))
+  sharded = replay.add_to_shard(sharded, 0, _steps(0, 1))   # shorter than a window
+  np.testing.assert_array_equal(replay.size(sharded), [1, 4])
+  out = replay.sample(sharded, jax.random.key(0), batch_size=128, window=2, alpha=0.0,
+                      beta=1.0)
+  assert np.all(np.asarray(out.stream) >= 2)                   # shard 1 only
+  np.testing.assert_array_equal(np.diff(np.asarray(out.data["t"]), axis=1), 1)

@@ -30,8 +30,9 @@ def plan_with(network, planner, **kwargs):
                                           num_simulations=8, discount=0.99, **kwargs))
 
 
+@pytest.mark.parametrize("policy_type", ["muzero", "gumbel"])
 @pytest.mark.parametrize("planner", PLANNERS)
-def test_planner__every_agent_action_is_valid(planner):
+def test_planner__every_agent_action_is_valid(planner, policy_type):
   network, params, observation = setup(num_agents=3)
   # Each agent has a different single allowed action in some rows, two in others.
   mask = np.zeros((B, 3, A), bool)
@@ -39,7 +40,7 @@ def test_planner__every_agent_action_is_valid(planner):
   for b in range(B):
     for n in range(3):
       mask[b, n, rng.choice(A, size=1 + b % 2, replace=False)] = True
-  plan = plan_with(network, planner, num_samples=6)
+  plan = plan_with(network, planner, num_samples=6, policy_type=policy_type)
   for seed in range(3):
     out = plan(params, jax.random.key(seed), observation, jnp.asarray(mask))
     chosen = np.take_along_axis(mask, np.asarray(out.joint_action)[..., None], -1)[..., 0]
@@ -47,12 +48,15 @@ def test_planner__every_agent_action_is_valid(planner):
     np.testing.assert_allclose(np.sum(out.policy_targets, axis=-1), 1.0, rtol=1e-5)
 
 
-def test_sequential_and_independent__coincide_with_one_agent():
+@pytest.mark.parametrize("policy_type", ["muzero", "gumbel"])
+def test_sequential_and_independent__coincide_with_one_agent(policy_type):
   network, params, observation = setup(num_agents=1)
   mask = jnp.ones((B, 1, A), bool)
   key = jax.random.key(7)
-  independent = plan_with(network, "independent")(params, key, observation, mask)
-  sequential = plan_with(network, "sequential")(params, key, observation, mask)
+  independent = plan_with(network, "independent", policy_type=policy_type)(
+      params, key, observation, mask)
+  sequential = plan_with(network, "sequential", policy_type=policy_type)(
+      params, key, observation, mask)
   np.testing.assert_array_equal(independent.joint_action, sequential.joint_action)
   np.testing.assert_allclose(independent.policy_targets, sequential.policy_targets, atol=1e-6)
   np.testing.assert_allclose(independent.root_value, sequential.root_value, atol=1e-6)

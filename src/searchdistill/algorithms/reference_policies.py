@@ -50,3 +50,22 @@ def scripted_spread_action(observation: chex.Array, *, num_landmarks: int,
   target = offsets[jnp.arange(num_agents), assignment] - velocity_gain * velocity
   scores = target @ _MOVES.T                                           # [N, 5]
   return jnp.argmax(scores, axis=-1).astype(jnp.int32)
+
+
+def reference_policies(env_id: str, num_agents: int) -> dict:
+  """The reference policies that apply to `env_id`, as `choose(params, key, observations
+  [B, N, D], action_mask [B, N, A]) -> actions [B, N]` (params unused): random everywhere,
+  scripted on simple_spread."""
+  def random_policy(params, key, observations, action_mask):
+    del params, observations
+    keys = jax.random.split(key, action_mask.shape[0])
+    return jax.vmap(random_joint_action)(keys, action_mask)
+
+  policies = {"random": random_policy}
+  if env_id.startswith("MPE_simple_spread"):
+    def scripted_policy(params, key, observations, action_mask):
+      del params, key, action_mask
+      return jax.vmap(lambda o: scripted_spread_action(o, num_landmarks=num_agents))(
+          observations)
+    policies["scripted"] = scripted_policy
+  return policies

@@ -3,6 +3,12 @@
 The agents' observations are stacked into one `[num_agents, obs_dim]` array, their actions come
 as one `[num_agents]` array, and the team reward is the mean of the agents' rewards (on
 simple_spread every agent already gets the shared coverage term plus half its own collisions).
+
+Where the environment counts its steps (MPE does), every agent's observation ends with the
+elapsed fraction of the episode, `step / max_steps`. MPE episodes stop at a fixed step, so
+without it the observation does not determine the return still to come: a value network
+trained on simple_spread without this feature predicted the same return at the first step
+and the last (correlation 0.26 with the true returns), and search over it learned nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ class JaxMARLEnvironment:
     env_id: the JaxMARL id, e.g. "MPE_simple_spread_v3".
     num_agents: N.
     num_actions: actions per agent (A).
-    observation_shape: `(N, obs_dim)`.
+    observation_shape: `(N, obs_dim)`, the elapsed-fraction feature included.
     max_episode_steps: steps in an episode (MPE: its `max_steps` + 1).
 
   `EnvState.action_mask` is `[N, A]`: the environment's available actions where it defines
@@ -54,11 +60,13 @@ class JaxMARLEnvironment:
     dims = {self._env.observation_space(agent).shape for agent in self.agents}
     if len(dims) != 1:
       raise EnvError(f"{env_id}: agents have different observation shapes {sorted(dims)}")
-    self.observation_shape = (self.num_agents, *dims.pop())
+    _, probe = self._env.reset(jax.random.key(0))
+    self._time_feature = hasattr(probe, "step")
+    (obs_dim,) = dims.pop()
+    self.observation_shape = (self.num_agents, obs_dim + int(self._time_feature))
     # MPE reports the end on the step after its counter reaches max_steps: episodes of
     # max_steps = 25 last 26 steps.
     self.max_episode_steps = int(self._env.max_steps) + 1
-    _, probe = self._env.reset(jax.random.key(0))
     try:
       self._env.get_avail_actions(probe)
       self._has_masks = True
@@ -67,6 +75,10 @@ class JaxMARLEnvironment:
 
   def _state(self, inner, observations) -> EnvState:
     observation = jnp.stack([observations[agent] for agent in self.agents]).astype(jnp.float32)
+    if self._time_feature:
+      elapsed = jnp.asarray(inner.step, jnp.float32) / self._env.max_steps
+      observation = jnp.concatenate(
+          [observation, jnp.full((self.num_agents, 1), elapsed)], axis=-1)
     if self._has_masks:
       available = self._env.get_avail_actions(inner)
       mask = jnp.stack([available[agent] for agent in self.agents]).astype(bool)

@@ -1,4 +1,5 @@
-"""Multi-agent planners over the learned joint model, all with `mctx.muzero_policy`.
+"""Multi-agent planners over the learned joint model, each with `mctx.gumbel_muzero_policy` or
+`mctx.muzero_policy` (PUCT with optional Dirichlet root noise).
 
   * independent: one search per agent over its own actions; inside the model the other agents
     take the argmax of their predicted policies.
@@ -9,6 +10,11 @@
     x pi equal to the empirical distribution of the samples: a uniform prior over the K draws,
     duplicates adding up. With `num_samples=None` every joint action is enumerated with its
     exact prior (exhaustive joint search; only for tiny problems).
+
+With few simulations Gumbel search is the one that improves the policy: its targets are
+softmax(prior logits + completed Q), where PUCT's visit counts stay close to the prior (on
+simple_spread with 8 simulations per agent, PUCT targets trained a policy no better than
+random).
 
 The root's per-agent action masks are respected (invalid root actions are never chosen, and the
 other agents' argmax at the root is masked too); below the root the model knows no legality.
@@ -69,8 +75,9 @@ def _sample_joint(key, logits, num_samples):
 
 def make_multi_agent_planner(
     network, support: Support, *, planner: str, num_simulations: int, discount: float,
-    num_samples: int | None = 16, dirichlet_alpha: float = 0.3,
-    dirichlet_fraction: float = 0.25, temperature: float = 1.0,
+    num_samples: int | None = 16, policy_type: str = "muzero", dirichlet_alpha: float = 0.3,
+    dirichlet_fraction: float = 0.25, temperature: float = 1.0, gumbel_scale: float = 1.0,
+    max_num_considered_actions: int = 16,
 ) -> Callable[..., JointSearchOutput]:
   """Builds `plan(params, key, observations [B, N, D], action_mask bool [B, N, A])`.
 
@@ -81,13 +88,29 @@ def make_multi_agent_planner(
     num_simulations: simulations per search (each agent's search for independent/sequential).
     discount: discount between model steps.
     num_samples: joint planner's K; None enumerates every joint action.
-    dirichlet_alpha, dirichlet_fraction: root noise (fraction 0 turns it off).
-    temperature: visit-count temperature of the executed action.
+    policy_type: "gumbel" (`mctx.gumbel_muzero_policy`) or "muzero" (`mctx.muzero_policy`).
+    dirichlet_alpha, dirichlet_fraction: PUCT root noise (fraction 0 turns it off).
+    temperature: PUCT visit-count temperature of the executed action.
+    gumbel_scale: Gumbel root noise (0 when evaluating).
+    max_num_considered_actions: Gumbel's root top-k (at most the actions, or samples, at the
+      root).
   """
   if planner not in PLANNERS:
     raise ValueError(f"planner must be one of {PLANNERS}, got {planner!r}")
-  mctx_kwargs = dict(num_simulations=num_simulations, dirichlet_alpha=dirichlet_alpha,
-                     dirichlet_fraction=dirichlet_fraction, temperature=temperature)
+  if policy_type not in ("gumbel", "muzero"):
+    raise ValueError(f"policy_type must be 'gumbel' or 'muzero', got {policy_type!r}")
+
+  def run_mctx(params, key, root, recurrent_fn, invalid_actions):
+    if policy_type == "gumbel":
+      return mctx.gumbel_muzero_policy(
+          params, key, root, recurrent_fn, num_simulations=num_simulations,
+          invalid_actions=invalid_actions, gumbel_scale=gumbel_scale,
+          max_num_considered_actions=min(max_num_considered_actions,
+                                         invalid_actions.shape[-1]))
+    return mctx.muzero_policy(
+        params, key, root, recurrent_fn, num_simulations=num_simulations,
+        invalid_actions=invalid_actions, dirichlet_alpha=dirichlet_alpha,
+        dirichlet_fraction=dirichlet_fraction, temperature=temperature)
 
   def model_step(params, latent, joint):
     next_latent, reward_logits = network.apply(params, latent, joint, method="dynamics")
@@ -107,14 +130,13 @@ def make_multi_agent_planner(
     return out, _AgentNode(next_latent, node.agent, greedy)
 
   def agent_search(params, key, latent, prediction, agent, others, mask):
-    """One PUCT search per row, branching on agent `agent [B]`'s actions."""
+    """One search per row, branching on agent `agent [B]`'s actions."""
     batch = jnp.arange(agent.shape[0])
     root = mctx.RootFnOutput(
         prior_logits=prediction.policy_logits[batch, agent],
         value=logits_to_scalar(prediction.value_logits, support),
         embedding=_AgentNode(latent, agent, others))
-    output = mctx.muzero_policy(params, key, root, agent_recurrent_fn,
-                                invalid_actions=~mask[batch, agent], **mctx_kwargs)
+    output = run_mctx(params, key, root, agent_recurrent_fn, ~mask[batch, agent])
     return output.action.astype(jnp.int32), output.action_weights, \
         output.search_tree.node_values[:, 0]
 
@@ -183,8 +205,7 @@ def make_multi_agent_planner(
     root = mctx.RootFnOutput(prior_logits=prior,
                              value=logits_to_scalar(prediction.value_logits, support),
                              embedding=_JointNode(latent, candidates, node_keys))
-    output = mctx.muzero_policy(params, search_key, root, joint_recurrent_fn,
-                                invalid_actions=invalid, **mctx_kwargs)
+    output = run_mctx(params, search_key, root, joint_recurrent_fn, invalid)
     joint_action = candidates[jnp.arange(b), output.action]
     one_hot = jax.nn.one_hot(candidates, a)                               # [B, K, N, A]
     targets = jnp.einsum("bk,bkna->bna", output.action_weights, one_hot)

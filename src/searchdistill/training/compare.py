@@ -1,23 +1,46 @@
-"""Trains several algorithms under the same wall-clock budget and seeds, one after another."""
+"""Trains several algorithms or variants under the same wall-clock budget and seeds, one after
+another, and scores the reference policies of multi-agent environments on the same episodes."""
 
 from __future__ import annotations
 
 import pathlib
+from typing import Optional, Sequence
 
-from searchdistill.config import make_config
+import jax
+
+from searchdistill.config import ConfigError, make_config, parse_overrides
 from searchdistill.training.components import build
+from searchdistill.training.evaluation import eval_keys, summarize
 from searchdistill.training.loop import train
 
 
-def plan_runs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out):
-  """Validated `(config, run_dir)` pairs; every config is checked before anything trains."""
+def parse_variant(text: str) -> tuple[str, dict]:
+  """`"planner=joint,num_actors=2"` -> (`"planner-joint_num_actors-2"`, overrides)."""
+  items = [item for item in text.split(",") if item]
+  if not items:
+    raise ConfigError(f"empty variant {text!r}; write key=value[,key=value...]")
+  overrides = parse_overrides(items)
+  label = "_".join(f"{k}-{v}" for k, v in overrides.items())
+  return label, overrides
+
+
+def plan_runs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out,
+              variants: Optional[Sequence[str]] = None):
+  """Validated `(config, run_dir)` pairs; every config is checked before anything trains.
+
+  Each variant (comma-separated `key=value` overrides) is one more run per algorithm and
+  seed, in `<algo>_<variant>_s<seed>`; without variants the runs are `<algo>_s<seed>`."""
+  parsed = [parse_variant(v) for v in variants] if variants else [("", {})]
   runs = []
   # Seed-major order: an interrupted comparison still has every algorithm for the seeds done.
   for seed in seeds:
     for algo in algos:
-      config = make_config(preset, {**overrides, "env": env, "algo": algo, "seed": seed,
-                                    "minutes": minutes, "max_num_iters": 1_000_000})
-      runs.append((config, pathlib.Path(out) / f"{algo}_s{seed}"))
+      for label, variant in parsed:
+        config = make_config(preset, {**overrides, **variant, "env": env, "algo": algo,
+                                      "seed": seed, "minutes": minutes,
+                                      "max_num_iters": 1_000_000})
+        name = f"{algo}_{label}_s{seed}" if label else f"{algo}_s{seed}"
+        runs.append((config, pathlib.Path(out) / name))
   build(runs[0][0])  # The environment id and device combinations.
   return runs
 
@@ -27,3 +50,22 @@ def run_comparison(runs, *, show_progress: bool = True) -> None:
   for config, run_dir in runs:
     resume = (run_dir / "checkpoints").exists()
     train(config, run_dir, resume=resume, show_progress=show_progress)
+
+
+def reference_scores(config) -> dict[str, dict]:
+  """Mean +- stderr of the environment's reference policies (multi-agent environments: random
+  and, on simple_spread, scripted) on the runs' evaluation episodes; empty otherwise."""
+  from searchdistill.algorithms.reference_policies import reference_policies
+  from searchdistill.envs import make_stream_environment
+  from searchdistill.training.muzero_learner import make_episode_evaluator
+  if config.algo != "muzero":
+    return {}
+  env = make_stream_environment(config.env)
+  if not hasattr(env, "num_agents"):
+    return {}
+  keys = eval_keys(config.eval_batch_size)
+  scores = {}
+  for name, choose in reference_policies(config.env, env.num_agents).items():
+    evaluate = make_episode_evaluator(env, choose, max_steps=env.max_episode_steps)
+    scores[name] = summarize(jax.device_get(evaluate(None, keys)))
+  return scores

@@ -55,9 +55,12 @@ class Components(NamedTuple):
       plan = make_multi_agent_planner(
           self.network, self.support, planner=c.planner,
           num_simulations=num_simulations or c.num_simulations, discount=c.discount,
-          num_samples=c.num_joint_samples, dirichlet_alpha=c.dirichlet_alpha,
+          num_samples=c.num_joint_samples, policy_type=c.search_policy,
+          dirichlet_alpha=c.dirichlet_alpha,
           dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
-          temperature=1.0 if training else 0.0)
+          temperature=1.0 if training else 0.0,
+          gumbel_scale=c.gumbel_scale if training else 0.0,
+          max_num_considered_actions=c.max_num_considered_actions)
       def search(params, key, observations, action_mask):
         out = plan(params, key, observations, action_mask)
         return LearnedSearchOutput(out.joint_action, out.policy_targets, out.root_value)
@@ -78,6 +81,10 @@ class Components(NamedTuple):
 
   def iteration(self):
     """The jitted `iteration(state) -> (state, metrics)` of the configured algorithm."""
+    if self.learned_model and self.config.num_actors:
+      from searchdistill.training.distributed import RayLearner  # Ray only when asked for.
+      return RayLearner(self.config, self.network, self.learned_search(training=True),
+                        self.optimizer, self.support)
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
           self.config, self.env, self.network, self.learned_search(training=True),
@@ -127,6 +134,9 @@ def build(config: Config, devices=None) -> Components:
       env = make_stream_environment(config.env, atari_color=config.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
+    if config.num_actors and getattr(env, "host_side", False):
+      raise ConfigError(f"num_actors={config.num_actors}: the Ray actors step JAX "
+                        f"environments (MinAtar or MPE ids), not {config.env}")
     optimizer = muzero_learner.make_optimizer(config)
     window = muzero_learner.window_length(config)
     if config.replay_capacity < window + config.collect_steps:

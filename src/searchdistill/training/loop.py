@@ -130,7 +130,9 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
   def save(best_copy: bool = False):
     meta = dict(config=config.to_dict(), wall_seconds=time.perf_counter() - start,
                 eval_seconds=eval_seconds, metrics_lines=log.line_count(), best_eval=best)
-    checkpointer.save(jax.device_get(state), meta, best=best_copy)
+    # The Ray learner's replay lives in its replay actor until a checkpoint asks for it.
+    complete = getattr(iteration, "checkpoint_state", lambda s: s)(state)
+    checkpointer.save(jax.device_get(complete), meta, best=best_copy)
 
   def evaluate():
     record = {}
@@ -179,6 +181,7 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
           summary["stopped_by"] = stop.signal_name or ("budget" if is_last else "stop_after")
           break
   finally:
+    getattr(iteration, "close", lambda: None)()
     checkpointer.close()
     log.close()
   summary.update(iteration=int(state.iteration), wall_seconds=time.perf_counter() - start,

@@ -85,8 +85,14 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
       terminated=jnp.array(False), boundary=jnp.array(False),
       policy=jnp.zeros(env_states.action_mask.shape[1:], jnp.float32),
       root_value=jnp.float32(0))
-  buffer = replay.init(example, num_streams=config.rollout_batch_size,
-                       capacity=config.replay_capacity)
+  if config.num_actors:
+    # One shard per Ray actor (`training.distributed`), each with its actor's streams.
+    buffer = replay.init_sharded(example, num_shards=config.num_actors,
+                                 num_streams=config.rollout_batch_size,
+                                 capacity=config.replay_capacity)
+  else:
+    buffer = replay.init(example, num_streams=config.rollout_batch_size,
+                         capacity=config.replay_capacity)
   # A separate copy: the iteration donates its input, and one buffer can't be donated twice.
   target_params = jax.tree.map(jnp.copy, params)
   return MuZeroState(params, target_params, optimizer.init(params), key, jnp.int32(0),
@@ -95,7 +101,31 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
 
 
 # What `muzero.loss_fn` reports per SGD step, logged as `train/<name>`.
-_LOSS_NAMES = ("policy_loss", "value_loss", "reward_loss", "consistency_loss")
+LOSS_NAMES = ("policy_loss", "value_loss", "reward_loss", "consistency_loss")
+
+
+def make_sgd_step(config, network, search, optimizer, support):
+  """Builds `sgd_step(params, opt_state, target_params, windows, weight, key) -> (params,
+  opt_state, priority [B], losses)`: one SGD step on `B` replayed windows (leaves
+  `[B, window, ...]`) with importance weights `weight [B]`, reanalysing a share of them first.
+  The returned priorities are the windows' new ones (their root value errors)."""
+
+  def sgd_step(params, opt_state, target_params, windows, weight, reanalyse_key):
+    if config.reanalyse_fraction > 0:
+      windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
+                                 fraction=config.reanalyse_fraction)
+    targets = jax.vmap(lambda w: muzero.unroll_targets(
+        w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
+        discount=config.discount))(windows)
+    grads, aux = jax.grad(lambda p: muzero.loss_fn(
+        p, network, targets, weight, support=support,
+        value_loss_weight=config.value_loss_weight,
+        consistency_weight=config.consistency_weight), has_aux=True)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    return params, opt_state, aux.pop("priority"), aux
+
+  return sgd_step
 
 
 def make_update(config, network, search, optimizer, support):
@@ -106,25 +136,15 @@ def make_update(config, network, search, optimizer, support):
   observations are never copied.
   """
   window = window_length(config)
+  sgd_step = make_sgd_step(config, network, search, optimizer, support)
 
   def update(params, opt_state, buffer, target_params, beta, update_key):
     sample_key, reanalyse_key = jax.random.split(update_key)
     drawn = replay.sample(buffer, sample_key, batch_size=config.training_batch_size,
                           window=window, alpha=config.priority_alpha, beta=beta)
-    windows = drawn.data
-    if config.reanalyse_fraction > 0:
-      windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
-                                 fraction=config.reanalyse_fraction)
-    targets = jax.vmap(lambda w: muzero.unroll_targets(
-        w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
-        discount=config.discount))(windows)
-    grads, aux = jax.grad(lambda p: muzero.loss_fn(
-        p, network, targets, drawn.weight, support=support,
-        value_loss_weight=config.value_loss_weight,
-        consistency_weight=config.consistency_weight), has_aux=True)(params)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    params = optax.apply_updates(params, updates)
-    buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, aux.pop("priority"))
+    params, opt_state, priority, aux = sgd_step(params, opt_state, target_params, drawn.data,
+                                                drawn.weight, reanalyse_key)
+    buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, priority)
     return params, opt_state, buffer.priority, buffer.max_priority, aux
 
   return update
@@ -179,13 +199,43 @@ def _make_learn(config, network, search, optimizer, support):
         "rollout/env_steps": jnp.float32(collected),
         "train/sgd_steps": jnp.float32(len(losses)),
         **{f"train/{name}": jnp.mean(jnp.stack([aux[name] for aux in losses]))
-           if losses else jnp.float32(0) for name in _LOSS_NAMES},
+           if losses else jnp.float32(0) for name in LOSS_NAMES},
     }
     return state._replace(params=params, target_params=target_params, opt_state=opt_state,
                           iteration=iteration_index, env_steps=state.env_steps + collected,
                           replay=buffer), metrics
 
   return learn
+
+
+def make_collect(config, env, search):
+  """Builds `collect(params, key, env_states [E], episode_return [E]) -> (env_states,
+  episode_return, steps, (returns, ended))`: `collect_steps` steps of `E` self-resetting
+  JAX environments acting with `search`. `steps` are stream-major `muzero.Step`s `[E, L]`;
+  `returns` and `ended` `[L, E]` report the episodes that finished (returns 0 elsewhere).
+  Traceable: the caller jits it."""
+
+  def collect(params, key, env_states, episode_return):
+    def act(carry, step):
+      states, running = carry
+      search_key, env_key = jax.random.split(jax.random.fold_in(key, step))
+      out = search(params, search_key, states.observation, states.action_mask)
+      env_keys = jax.random.split(env_key, states.action_mask.shape[0])
+      next_states, result = jax.vmap(env.step)(states, out.action, env_keys)
+      boundary = result.terminated | result.truncated
+      running = running + result.reward
+      record = muzero.Step(states.observation, states.action_mask, out.action, result.reward,
+                           result.terminated, boundary, out.action_weights, out.root_value)
+      finished = (jnp.where(boundary, running, 0.0), boundary)
+      return (next_states, jnp.where(boundary, 0.0, running)), (record, finished)
+
+    (env_states, episode_return), (steps, finished) = jax.lax.scan(
+        act, (env_states, episode_return), jnp.arange(config.collect_steps))
+    # Time-major [L, E] -> stream-major [E, L] for the buffer.
+    return env_states, episode_return, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), steps), \
+        finished
+
+  return collect
 
 
 def make_muzero_iteration(config, env, network, search, optimizer, support):
@@ -208,25 +258,7 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
   if getattr(env, "host_side", False):
     return _host_iteration(config, env, search, learn)
 
-  def collect(params, key, env_states, episode_return):
-    def act(carry, step):
-      states, running = carry
-      search_key, env_key = jax.random.split(jax.random.fold_in(key, step))
-      out = search(params, search_key, states.observation, states.action_mask)
-      env_keys = jax.random.split(env_key, states.action_mask.shape[0])
-      next_states, result = jax.vmap(env.step)(states, out.action, env_keys)
-      boundary = result.terminated | result.truncated
-      running = running + result.reward
-      record = muzero.Step(states.observation, states.action_mask, out.action, result.reward,
-                           result.terminated, boundary, out.action_weights, out.root_value)
-      finished = (jnp.where(boundary, running, 0.0), boundary)
-      return (next_states, jnp.where(boundary, 0.0, running)), (record, finished)
-
-    (env_states, episode_return), (steps, finished) = jax.lax.scan(
-        act, (env_states, episode_return), jnp.arange(config.collect_steps))
-    # Time-major [L, E] -> stream-major [E, L] for the buffer.
-    return env_states, episode_return, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), steps), \
-        finished
+  collect = make_collect(config, env, search)
 
   @jax.jit
   def collect_iteration(params, rng, env_states, episode_return):

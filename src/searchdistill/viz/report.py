@@ -1,11 +1,12 @@
-"""Side-by-side comparison of runs grouped by algorithm: a markdown report and curves."""
+"""Side-by-side comparison of runs grouped by algorithm (and variant): a markdown report and
+curves, with the reference policies' scores where the environment has them."""
 
 from __future__ import annotations
 
 import math
 import pathlib
 import statistics
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -32,17 +33,23 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
   groups: dict[str, list] = {}
   for run_dir in map(pathlib.Path, run_dirs):
     config = load_config(run_dir / "config.yaml")
-    label = config.algo + (f" ({config.num_simulations} sims)" if config.algo == "distill" else "")
+    # The run directory names the algorithm and variant: `<algo>[_<variant>]_s<seed>`.
+    label = run_dir.name.rsplit("_s", 1)[0]
+    if config.algo == "distill":
+      label += f" ({config.num_simulations} sims)"
     groups.setdefault(label, []).append((run_dir, read_metrics(run_dir)))
   return groups
 
 
-def write_report(run_dirs, out: pathlib.Path, *, minutes: float) -> str:
-  """Markdown table per algorithm: final utilization (mean +- stderr across seeds) and costs."""
+def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
+                 references: Optional[dict] = None) -> str:
+  """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
+  per run, the final score +- stderr across its evaluation episodes; then the reference
+  policies (`name -> summarize(...)` dict) on the same episodes."""
   groups = group_runs(run_dirs)
-  lines = [f"# Comparison ({minutes:g} minutes per run, seeds sequential on one machine)", "",
-           "Utilization on the fixed held-out instances at the end of each run; mean +- standard "
-           "error across seeds.", "",
+  lines = [f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)", "",
+           "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
+           "utilization; otherwise the return); mean +- standard error across seeds.", "",
            "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
            "| wall minutes |",
            "|---|---|---|---|---|---|---|---|"]
@@ -57,20 +64,31 @@ def write_report(run_dirs, out: pathlib.Path, *, minutes: float) -> str:
         f"{statistics.fmean(rates):.0f}",
         f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
         f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}"))
-  lines += ["", "| run | greedy | search | iterations |", "|---|---|---|---|"]
+  lines += ["", "Per run: mean +- standard error across the evaluation episodes.", "",
+            "| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
   for label, runs in groups.items():
     for run_dir, r in runs:
-      fmt = lambda key: "-" if _final(r, key) is None else f"{_final(r, key):.3f}"
-      lines.append(f"| {run_dir.name} | {fmt('eval/greedy/mean')} | {fmt('eval/search/mean')} | "
-                   f"{r[-1]['iteration']} |")
+      def fmt(kind):
+        mean, stderr = _final(r, f"eval/{kind}/mean"), _final(r, f"eval/{kind}/stderr")
+        if mean is None:
+          return "-"
+        return f"{mean:.3f}" + ("" if stderr is None else f" +- {stderr:.3f}")
+      lines.append(f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
+                   f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |")
+  if references:
+    lines += ["", "Reference policies on the same evaluation episodes:", "",
+              "| policy | return | episodes |", "|---|---|---|"]
+    for name, score in references.items():
+      lines.append(f"| {name} | {score['mean']:.3f} +- {score['stderr']:.3f} | "
+                   f"{score['episodes']} |")
   text = "\n".join(lines) + "\n"
   out.write_text(text)
   return text
 
 
-def plot_comparison(run_dirs, out: pathlib.Path) -> None:
-  """Utilization against training time and env steps, greedy (solid) and with search
-  (dashed): mean line over seeds, min-max band."""
+def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = None) -> None:
+  """Score against training time and env steps, greedy (solid) and with search (dashed):
+  mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -94,7 +112,12 @@ def plot_comparison(run_dirs, out: pathlib.Path) -> None:
         axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
-  axes[0].set_ylabel("utilization on held-out instances")
+  axes[0].set_ylabel("score on held-out episodes")
+  for index, (name, score) in enumerate((references or {}).items()):
+    for axis in axes:
+      axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
+    axes[0].annotate(name, (0, score["mean"]), textcoords="offset points", xytext=(2, 3),
+                     fontsize=8, color="0.3")
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(loc="lower right")

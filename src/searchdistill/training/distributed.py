@@ -1,0 +1,158 @@
+"""The asynchronous MuZero actor-learner on Ray, with the synchronous loop's learner.
+
+`num_actors` CPU actors (`ray_actors.CollectingActor`) collect with the learned-model search
+while this process learns: every learner iteration draws `updates_per_iteration` batches from
+the replay actor, runs the same jitted SGD step as the synchronous loop
+(`muzero_learner.make_sgd_step`), returns the batches' new priorities and publishes the
+parameters, which the actors pick up after every `broadcast_every` episodes. The run's state
+is the synchronous loop's `MuZeroState` with a sharded replay (one shard per actor), so the
+training loop checkpoints, evaluates, logs and resumes it unchanged; a resumed run restores
+the learner and the replay and starts new episodes.
+
+Ray starts locally (`num_cpus` = the actors, no dashboard) unless `ray_address` names an
+existing cluster, where the actors may live on other machines; the learner stays here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from searchdistill.training import muzero_learner
+from searchdistill.training.muzero_learner import MuZeroState
+from searchdistill.training.ray_actors import (
+    CollectingActor, ParameterStore, ReplayServer, jax_to_numpy)
+
+# Object store for the local instance: the replay lives in an actor's heap, and the store only
+# carries parameter and sample messages.
+_LOCAL_OBJECT_STORE_BYTES = 200 << 20
+
+
+class RayLearner:
+  """`iteration(state) -> (state, metrics)` for `MuZeroState` with the collection on Ray.
+
+  The actors start on the first call (from the parameters and replay of that state) and
+  stop on `close()`. `checkpoint_state(state)` fills in the replay actor's current buffer.
+
+  Args:
+    config: the run's `Config` (`num_actors > 0`).
+    network, search, optimizer, support: as for `muzero_learner.make_muzero_iteration`.
+  """
+
+  def __init__(self, config, network, search, optimizer, support):
+    self._config = config
+    self._sgd_step = jax.jit(
+        muzero_learner.make_sgd_step(config, network, search, optimizer, support),
+        donate_argnums=(0, 1))
+    self._beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
+    self._split = jax.jit(lambda key: jax.random.split(key, 2 + config.updates_per_iteration))
+    self._ray = None
+    self._started_ray = False
+    self._actors, self._runs = [], []
+
+  # Starting and stopping.
+
+  def _start(self, state: MuZeroState) -> None:
+    import ray
+    c = self._config
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    env_vars = {"JAX_PLATFORMS": "cpu", "RAY_AUTH_MODE": "disabled"}
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+      env_vars["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
+    if not ray.is_initialized():
+      if c.ray_address:
+        ray.init(address=c.ray_address, runtime_env={"env_vars": env_vars},
+                 log_to_driver=False)
+      else:
+        ray.init(num_cpus=c.num_actors, include_dashboard=False,
+                 object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
+                 runtime_env={"env_vars": env_vars}, log_to_driver=False)
+      self._started_ray = True
+    self._ray = ray
+    config = c.to_dict()
+    self._store = ray.remote(ParameterStore).options(num_cpus=0).remote(
+        jax_to_numpy(state.params), int(state.iteration))
+    self._replay = ray.remote(ReplayServer).options(num_cpus=0).remote(
+        config, jax_to_numpy(state.replay))
+    actor_class = ray.remote(CollectingActor).options(num_cpus=1)
+    self._actors = [actor_class.remote(config, index, self._store, self._replay)
+                    for index in range(c.num_actors)]
+    self._runs = [actor.run.remote() for actor in self._actors]
+
+  def _check_actors(self) -> None:
+    """Raises the error of an actor that stopped on its own (it only stops when told)."""
+    finished, _ = self._ray.wait(self._runs, num_returns=len(self._runs), timeout=0)
+    for ref in finished:
+      self._ray.get(ref)
+      raise RuntimeError("a collecting actor stopped before the learner asked it to")
+
+  def close(self) -> list[dict]:
+    """Stops the actors (letting each deliver its last block), then Ray if it started it.
+
+    Returns each actor's report (blocks sent, parameter refreshes, last version seen)."""
+    if self._ray is None:
+      return []
+    ray, reports = self._ray, []
+    try:
+      self._store.stop.remote()
+      ready, _ = ray.wait(self._runs, num_returns=len(self._runs), timeout=120)
+      reports = [ray.get(ref) for ref in ready]
+    finally:
+      for actor in [*self._actors, self._replay, self._store]:
+        ray.kill(actor)
+      if self._started_ray:
+        ray.shutdown()
+      self._ray, self._actors, self._runs = None, [], []
+    return reports
+
+  # The learner.
+
+  def checkpoint_state(self, state: MuZeroState) -> MuZeroState:
+    if self._ray is None:
+      return state
+    return state._replace(replay=self._ray.get(self._replay.snapshot.remote()))
+
+  def __call__(self, state: MuZeroState) -> tuple[MuZeroState, dict]:
+    c = self._config
+    if self._ray is None:
+      self._start(state)
+    ray = self._ray
+    while not ray.get(self._replay.ready.remote()):
+      self._check_actors()
+      time.sleep(0.2)
+    key, sample_key, *update_keys = self._split(state.key)
+    beta = min(1.0, c.priority_beta + self._beta_slope * int(state.iteration))
+    batches = ray.get(self._replay.sample.remote(
+        np.asarray(jax.random.key_data(sample_key)), c.updates_per_iteration, beta))
+    params, opt_state, priorities, losses = state.params, state.opt_state, [], []
+    for u, update_key in enumerate(update_keys):
+      windows = jax.tree.map(lambda x: x[u], batches.data)
+      params, opt_state, priority, aux = self._sgd_step(
+          params, opt_state, state.target_params, windows, batches.weight[u], update_key)
+      priorities.append(priority)
+      losses.append(aux)
+    self._replay.update_priorities.remote(
+        batches.stream.reshape(-1), batches.slot.reshape(-1),
+        np.concatenate(jax.device_get(priorities)))
+    iteration = int(state.iteration) + 1
+    self._store.publish.remote(jax_to_numpy(params), iteration)
+    target_params = (jax.tree.map(jnp.copy, params)
+                     if iteration % c.target_update_interval == 0 else state.target_params)
+    stats = ray.get(self._replay.drain_stats.remote())
+    self._check_actors()
+    metrics = {
+        "rollout/avg_return": stats["returns"] / max(stats["episodes"], 1),
+        "rollout/episodes": float(stats["episodes"]),
+        "rollout/env_steps": float(stats["env_steps"]),
+        "train/sgd_steps": float(len(losses)),
+        **{f"train/{name}": float(np.mean([float(aux[name]) for aux in losses]))
+           for name in muzero_learner.LOSS_NAMES},
+    }
+    return state._replace(
+        params=params, target_params=target_params, opt_state=opt_state, key=key,
+        iteration=jnp.int32(iteration),
+        env_steps=state.env_steps + jnp.float32(stats["env_steps"])), metrics
+
