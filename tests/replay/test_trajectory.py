@@ -112,3 +112,19 @@ def test_sharded_sample__never_draws_from_a_shard_without_a_whole_window():
                       beta=1.0)
   assert np.all(np.asarray(out.stream) >= 2)                   # shard 1 only
   np.testing.assert_array_equal(np.diff(np.asarray(out.data["t"]), axis=1), 1)
+
+
+def test_sample__a_draw_of_an_unusable_start_moves_to_a_usable_one(monkeypatch):
+  # jax.random.choice can land on a probability-0 entry (its float32 cumulative sum is not
+  # exactly monotone); this forces such draws to check that they never reach the batch.
+  state = replay.init({"t": jnp.int32(0), "s": jnp.int32(0)}, num_streams=2, capacity=6)
+  state = replay.add(state, _steps(0, 4))             # starts 0..2 usable for window 2
+  probabilities = np.asarray(replay.sampling_probabilities(state, window=2, alpha=1.0))
+  unusable = np.flatnonzero(probabilities.reshape(-1) == 0)
+  forced = jnp.asarray(np.resize(unusable, 16))
+  monkeypatch.setattr(replay.trajectory.jax.random, "choice", lambda *a, **k: forced)
+  out = replay.sample(state, jax.random.key(0), batch_size=16, window=2, alpha=1.0, beta=1.0)
+  assert np.all(np.asarray(out.probability) > 0)
+  assert np.all(np.isfinite(np.asarray(out.weight)))
+  np.testing.assert_array_equal(np.diff(np.asarray(out.data["t"]), axis=1), 1)
+  assert np.asarray(out.data["t"]).max() <= 3                  # only written steps
