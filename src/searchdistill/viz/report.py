@@ -116,8 +116,8 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = No
   for index, (name, score) in enumerate((references or {}).items()):
     for axis in axes:
       axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
-    axes[0].annotate(name, (0, score["mean"]), textcoords="offset points", xytext=(2, 3),
-                     fontsize=8, color="0.3")
+    axes[0].text(0.01, score["mean"], f" {name}", transform=axes[0].get_yaxis_transform(),
+                 va="bottom", fontsize=8, color="0.3")
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(loc="lower right")
