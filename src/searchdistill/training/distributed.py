@@ -23,8 +23,7 @@ import numpy as np
 
 from searchdistill.training import muzero_learner
 from searchdistill.training.muzero_learner import MuZeroState
-from searchdistill.training.ray_actors import (
-    CollectingActor, ParameterStore, ReplayServer, jax_to_numpy)
+from searchdistill.training.ray_actors import CollectingActor, ParameterStore, ReplayServer
 
 # Object store for the local instance: the replay lives in an actor's heap, and the store only
 # carries parameter and sample messages.
@@ -47,7 +46,6 @@ class RayLearner:
     self._sgd_step = jax.jit(
         muzero_learner.make_sgd_step(config, network, search, optimizer, support),
         donate_argnums=(0, 1))
-    self._beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
     self._split = jax.jit(lambda key: jax.random.split(key, 2 + config.updates_per_iteration))
     self._ray = None
     self._started_ray = False
@@ -74,9 +72,9 @@ class RayLearner:
     self._ray = ray
     config = c.to_dict()
     self._store = ray.remote(ParameterStore).options(num_cpus=0).remote(
-        jax_to_numpy(state.params), int(state.iteration))
+        jax.device_get(state.params), int(state.iteration))
     self._replay = ray.remote(ReplayServer).options(num_cpus=0).remote(
-        config, jax_to_numpy(state.replay))
+        config, jax.device_get(state.replay))
     actor_class = ray.remote(CollectingActor).options(num_cpus=1)
     self._actors = [actor_class.remote(config, index, self._store, self._replay)
                     for index in range(c.num_actors)]
@@ -124,7 +122,7 @@ class RayLearner:
       self._check_actors()
       time.sleep(0.2)
     key, sample_key, *update_keys = self._split(state.key)
-    beta = min(1.0, c.priority_beta + self._beta_slope * int(state.iteration))
+    beta = float(muzero_learner.importance_beta(c, int(state.iteration)))
     batches = ray.get(self._replay.sample.remote(
         np.asarray(jax.random.key_data(sample_key)), c.updates_per_iteration, beta))
     params, opt_state, priorities, losses = state.params, state.opt_state, [], []
@@ -134,11 +132,12 @@ class RayLearner:
           params, opt_state, state.target_params, windows, batches.weight[u], update_key)
       priorities.append(priority)
       losses.append(aux)
+    # One transfer for the whole iteration's priorities and losses.
+    priorities, losses = jax.device_get((priorities, losses))
     self._replay.update_priorities.remote(
-        batches.stream.reshape(-1), batches.slot.reshape(-1),
-        np.concatenate(jax.device_get(priorities)))
+        batches.stream.reshape(-1), batches.slot.reshape(-1), np.concatenate(priorities))
     iteration = int(state.iteration) + 1
-    self._store.publish.remote(jax_to_numpy(params), iteration)
+    self._store.publish.remote(jax.device_get(params), iteration)
     target_params = (jax.tree.map(jnp.copy, params)
                      if iteration % c.target_update_interval == 0 else state.target_params)
     stats = ray.get(self._replay.drain_stats.remote())
@@ -148,7 +147,7 @@ class RayLearner:
         "rollout/episodes": float(stats["episodes"]),
         "rollout/env_steps": float(stats["env_steps"]),
         "train/sgd_steps": float(len(losses)),
-        **{f"train/{name}": float(np.mean([float(aux[name]) for aux in losses]))
+        **{f"train/{name}": float(np.mean([aux[name] for aux in losses]))
            for name in muzero_learner.LOSS_NAMES},
     }
     return state._replace(

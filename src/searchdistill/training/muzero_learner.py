@@ -59,6 +59,13 @@ def make_optimizer(config) -> optax.GradientTransformation:
                      optax.adamw(schedule, weight_decay=config.weight_decay))
 
 
+def importance_beta(config, iteration):
+  """The replay's importance-sampling exponent at `iteration`: `priority_beta` annealed
+  linearly to 1 over `max_num_iters`."""
+  slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
+  return jnp.minimum(1.0, config.priority_beta + slope * iteration)
+
+
 def window_length(config) -> int:
   return config.num_unroll_steps + config.td_steps + 1
 
@@ -160,7 +167,6 @@ def _make_learn(config, network, search, optimizer, support):
   body 8-22x slower than outside one here (jax-ml/jax#12868; `benchmarks/scan_updates.py`).
   """
   window = window_length(config)
-  beta_slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
 
   update = jax.jit(make_update(config, network, search, optimizer, support),
                    donate_argnums=(0, 1))
@@ -169,7 +175,7 @@ def _make_learn(config, network, search, optimizer, support):
   @jax.jit
   def schedule(iteration, buffer, learn_key):
     ready = replay.size(buffer) >= max(config.min_replay_steps, window)
-    beta = jnp.minimum(1.0, config.priority_beta + beta_slope * iteration)
+    beta = importance_beta(config, iteration)
     return ready, beta, jax.random.split(learn_key, config.updates_per_iteration)
 
   @jax.jit

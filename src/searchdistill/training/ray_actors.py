@@ -69,7 +69,6 @@ class ReplayServer:
           alpha=c.priority_alpha, beta=beta))(keys)
 
     self._sample = jax.jit(sample_many)
-    self._random = jax.random
     self._reset_stats()
 
   def _reset_stats(self):
@@ -89,8 +88,9 @@ class ReplayServer:
   def sample(self, key_data: np.ndarray, num_batches: int, beta: float):
     """`num_batches` batches drawn with the current priorities: a `replay.Sample` whose leaves
     have a leading `[num_batches]` axis (NumPy)."""
-    keys = self._random.split(self._random.wrap_key_data(key_data), num_batches)
-    return jax_to_numpy(self._sample(self._buffer, keys, beta))
+    import jax
+    keys = jax.random.split(jax.random.wrap_key_data(key_data), num_batches)
+    return jax.device_get(self._sample(self._buffer, keys, beta))
 
   def update_priorities(self, stream: np.ndarray, slot: np.ndarray,
                         priority: np.ndarray) -> None:
@@ -104,7 +104,8 @@ class ReplayServer:
 
   def snapshot(self) -> Any:
     """The whole buffer as NumPy, for a checkpoint."""
-    return jax_to_numpy(self._buffer)
+    import jax
+    return jax.device_get(self._buffer)
 
 
 class CollectingActor:
@@ -125,7 +126,7 @@ class CollectingActor:
 
     c = make_config("cpu", config)
     parts = build(c)
-    self._jax, self._config, self._index = jax, c, index
+    self._config, self._index = c, index
     self._store, self._replay = store, replay
     self._collect = jax.jit(make_collect(c, parts.env, parts.learned_search(training=True)))
     key = jax.random.fold_in(jax.random.key(c.seed), 10_000 + index)
@@ -136,8 +137,8 @@ class CollectingActor:
 
   def run(self) -> dict:
     """Collects until the store's stop flag is set; returns what this actor did."""
+    import jax
     import ray
-    jax = self._jax
     params, version = ray.get(self._store.latest.remote())
     refreshes, blocks, since_refresh, pending = 0, 0, 0, None
     while not ray.get(self._store.stopped.remote()):
@@ -157,8 +158,3 @@ class CollectingActor:
       ray.get(pending)
     return dict(index=self._index, blocks=blocks, refreshes=refreshes, version=version)
 
-
-def jax_to_numpy(tree: Any) -> Any:
-  """Device arrays to NumPy (leaves already NumPy pass through)."""
-  import jax
-  return jax.tree.map(np.asarray, jax.device_get(tree))
