@@ -8,8 +8,9 @@ import os
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                              + " --xla_force_host_platform_device_count=2").strip()
+# Outside the repository, so compiled programs are never committed.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(os.path.dirname(__file__), "..", ".cache", "xla"))
+                      os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

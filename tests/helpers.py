@@ -9,9 +9,8 @@ def child_env():
   # CLI runs in child processes use one device: two forced host devices exchange collectives
   # inside the search's loops, and two JAX processes on a 2-core machine can starve XLA's
   # in-process rendezvous. Sharding itself is tested in-process (tests/training/test_sharding.py).
-  env = dict(os.environ)
-  env.pop("XLA_FLAGS", None)
-  return env
+  # An explicit XLA_FLAGS keeps the CLI from splitting the CPU into one device per core.
+  return {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
 
 
 def cli(*args, check=True, timeout=900):

@@ -46,6 +46,7 @@ def tiny_run(tmp_path_factory):
 def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
   lines = [json.loads(l) for l in (tiny_run / "metrics.jsonl").read_text().splitlines()]
   assert [l["iteration"] for l in lines] == [1, 2]
+  assert lines[0]["devices"] == 1 and "devices" not in lines[1]
   for key in ("wall_seconds", "env_steps", "decisions_per_second", "rollout/avg_return",
               "train/policy_loss", "train/value_loss", "eval/greedy/mean", "eval/search/mean"):
     assert key in lines[-1]
@@ -93,3 +94,21 @@ def test_cli__compare_rejects_a_bad_variant_before_training(tmp_path):
                 str(tmp_path / "x"), "--variants", "planer=joint", check=False)
   assert result.returncode == 2 and "unknown config key 'planer'" in result.stderr
   assert not (tmp_path / "x").exists()
+
+
+def test_use_all_cores__one_device_per_core_unless_the_user_set_xla_flags(monkeypatch):
+  import os
+
+  from searchdistill.cli import _use_all_cores
+  from searchdistill.config import make_config
+  monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+  tiny = make_config("tiny")   # Batches of 4, 16 and 4 split over at most 4 devices.
+  monkeypatch.delenv("XLA_FLAGS", raising=False)
+  _use_all_cores([make_config("cpu", {"algo": "ppo"}), tiny])
+  assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=4"
+  monkeypatch.delenv("XLA_FLAGS")
+  _use_all_cores([make_config("cpu", {"algo": "muzero"})])
+  assert "XLA_FLAGS" not in os.environ
+  monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+  _use_all_cores([tiny])
+  assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=1"

@@ -57,6 +57,13 @@ class Config:
   max_grad_norm: float = _field(1.0, "Global-norm gradient clipping threshold.", low=0)
   value_loss_weight: float = _field(1.0, "Weight of the value loss in the total loss.", low=0)
   discount: float = _field(1.0, "Discount of the Monte-Carlo value targets.", low=0, high=1)
+  lr_schedule: str = _field(
+      "constant", "Distill and PPO: learning rate 'constant', or 'cosine' decay to 0 at the end "
+      "of the budget (iterations or minutes, whichever ends first).",
+      choices=("constant", "cosine"))
+  replay_iterations: int = _field(
+      1, "Distill: iterations for which each search target stays in the sample history.",
+      low=1)
 
   # PPO (algo=ppo).
   gae_lambda: float = _field(0.95, "PPO: GAE lambda.", low=0, high=1)
@@ -74,6 +81,14 @@ class Config:
       16, "Actions sampled at the root by Gumbel top-k (every action if the environment has "
       "fewer).", low=1)
   gumbel_scale: float = _field(1.0, "Scale of the root Gumbel noise while training.", low=0)
+  early_simulations: int = _field(
+      0, "Distill: simulations per decision for the first `early_fraction` of the budget "
+      "(then num_simulations); 0 keeps num_simulations throughout.", low=0)
+  early_fraction: float = _field(
+      0.5, "Distill: share of the budget searched with early_simulations.", low=0, high=1)
+  value_scale: float = _field(
+      0.1, "Distill and evaluation searches: c_scale of the completed-Q transform, how far "
+      "the search's action weights move from the prior towards the best Q.", low=0)
 
   # MuZero with a learned model (algo=muzero). `rollout_batch_size` is the number of
   # environments stepped in parallel.
@@ -157,9 +172,13 @@ class Config:
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Chosen by measurement on a 2-core CPU (see README and benchmarks/).
-    "cpu": dict(minutes=60.0, num_simulations=32, num_epochs=4, eval_every=15,
-                eval_simulations=32),
+    # Chosen by measurement on a 2-core CPU (see README, docs/distill_cpu.md, benchmarks/).
+    # 12-minute distill runs, greedy utilization: each search target kept for 4 iterations and
+    # learned from 8 times with a cosine learning rate 0.911, against 0.896 for 4 passes over
+    # each iteration's own targets at a constant rate; 8 iterations x 16 times 0.893 (learning
+    # then takes the time the searches need). The cosine schedule is shared with PPO.
+    "cpu": dict(minutes=60.0, num_simulations=32, num_epochs=8, replay_iterations=4,
+                lr_schedule="cosine", eval_every=15, eval_simulations=32),
     # The seed project's table (GPU scale).
     "paper": dict(
         rollout_batch_size=1024, training_batch_size=4096, learning_rate=1e-3,

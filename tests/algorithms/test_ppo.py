@@ -112,7 +112,7 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
                                 "learning_rate": 1e-3, "transformer_num_heads": 2,
                                 "transformer_key_size": 8})
   parts = build(config)
-  state = parts.parallel.replicate(parts.init_state())
+  state = parts.place(parts.init_state())
   iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
                              parts.parallel)
   evaluate = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
@@ -123,3 +123,21 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
   trained = float(np.mean(evaluate(state.params, keys)))
   # Utilization on 64 held-out instances; its standard error is about 0.01.
   assert trained > untrained + 0.05, (untrained, trained)
+
+
+def test_collect__bootstraps_from_where_each_stream_stopped(binpack, tiny_network, tiny_params):
+  from searchdistill.algorithms import streams
+  batch, steps = 3, 7   # Seven steps: every stream stops in the middle of an episode.
+  start = jax.vmap(lambda k: streams.start(binpack, k))(jax.random.split(jax.random.key(0), batch))
+  keys = jax.random.split(jax.random.key(1), batch)
+  trajectory, rollout, end = jax.jit(
+      lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, steps))(keys, start)
+  assert bool(jnp.all(trajectory.valid))
+  expected = tiny_network.apply(tiny_params, end.state.observation).value
+  np.testing.assert_allclose(trajectory.bootstrap_value[0], expected, rtol=1e-5)
+  samples = ppo.make_samples(trajectory, discount=1.0, gae_lambda=1.0)
+  # With lambda 1 and discount 1 the value target of the first step is the rewards to the
+  # stream's end plus the bootstrap value (no episode ended in seven steps).
+  assert not bool(jnp.any(rollout.last))
+  first = samples.value_target.reshape(steps, batch)[0]
+  np.testing.assert_allclose(first, trajectory.reward.sum(0) + expected, rtol=1e-5)

@@ -49,3 +49,33 @@ def test_alive_mask__stops_after_the_first_episode_end():
   from searchdistill.algorithms.targets import alive_mask
   dones = jnp.array([False, True, False, True])
   np.testing.assert_array_equal(alive_mask(dones), [True, True, False, False, False])
+
+
+@pytest.mark.parametrize("discount", [1.0, 0.9])
+def test_stream_returns__equal_each_whole_episodes_returns(discount):
+  from searchdistill.algorithms.targets import stream_returns
+  # An empty slot, then an episode of 2 steps, one of 3, and one still running.
+  rewards = jnp.array([5.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+  last = jnp.array([False, False, True, False, False, True, False, False])
+  valid = jnp.array([False, True, True, True, True, True, True, True])
+  returns, complete = stream_returns(rewards, last, valid, discount)
+  first = monte_carlo_returns(jnp.array([0.1, 0.2]), jnp.ones(2, bool), discount)
+  second = monte_carlo_returns(jnp.array([0.3, 0.4, 0.5]), jnp.ones(3, bool), discount)
+  np.testing.assert_allclose(returns[1:6], np.concatenate([first, second]), rtol=1e-6)
+  assert returns[0] == 0.0
+  np.testing.assert_array_equal(complete, [False, True, True, True, True, True, False, False])
+
+
+def test_stream_advantages__equal_gae_for_a_finished_episode_and_bootstrap_when_cut():
+  from searchdistill.algorithms.targets import generalized_advantages, stream_advantages
+  rewards = jnp.array([0.1, 0.2, 0.3, 0.4])
+  values = jnp.array([0.5, 0.4, 0.3, 0.2])
+  ended = jnp.array([False, False, False, True])
+  whole = generalized_advantages(rewards, values, jnp.ones(4, bool), 0.9, 0.8)
+  np.testing.assert_allclose(stream_advantages(rewards, values, ended, 123.0, 0.9, 0.8), whole,
+                             rtol=1e-6)
+  # Cut before the end: the last step bootstraps from the value of the state reached.
+  cut = stream_advantages(rewards, values, jnp.zeros(4, bool), 2.0, 0.9, 0.8)
+  np.testing.assert_allclose(cut[-1], 0.4 + 0.9 * 2.0 - 0.2, rtol=1e-6)
+  np.testing.assert_allclose(cut[:-1] - whole[:-1],
+                             [(0.9 * 0.8) ** k * 0.9 * 2.0 for k in (3, 2, 1)], rtol=1e-5)

@@ -172,7 +172,10 @@ def test_search__a_row_depends_only_on_its_key_and_state(binpack, tiny_params, b
   tail = jax.device_get(batched_search(tiny_params, keys[3:], jax.tree.map(lambda x: x[3:],
                                                                            states)))
   np.testing.assert_array_equal(whole.action[3:], tail.action)
-  np.testing.assert_allclose(whole.action_weights[3:], tail.action_weights, atol=1e-6)
+  # XLA:CPU vectorizes a softmax over 800 actions differently for 6 and 3 rows (seen on
+  # AVX-512 machines): the weights agree to float32 rounding, not bit for bit.
+  np.testing.assert_allclose(whole.action_weights[3:], tail.action_weights, rtol=1e-4,
+                             atol=1e-6)
   np.testing.assert_array_equal(whole.tree.node_visits[3:], tail.tree.node_visits)
 
 

@@ -14,7 +14,7 @@ from searchdistill.training.learner import make_iteration
 def _one_iteration(devices):
   config = make_config("tiny")
   parts = build(config, devices)
-  state = parts.parallel.replicate(parts.init_state())
+  state = parts.place(parts.init_state())
   iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
                              parts.parallel)
   state, metrics = iteration(state)
@@ -32,17 +32,21 @@ def test_iteration__one_and_two_devices_agree():
   params_1, metrics_1 = _one_iteration(devices[:1])
   params_2, metrics_2 = _one_iteration(devices)
   for key in metrics_1:
-    np.testing.assert_allclose(metrics_1[key], metrics_2[key], rtol=1e-4, atol=1e-6)
+    # Rollouts are identical; losses are means over SGD steps whose parameters drift apart
+    # by Adam-amplified reduction-order noise (see below), so they agree less tightly.
+    rtol = 5e-3 if key.startswith("train/") else 1e-6
+    np.testing.assert_allclose(metrics_1[key], metrics_2[key], rtol=rtol, atol=1e-6)
   # Adam turns any gradient into a step of about the learning rate, so in directions where the
   # gradient is analytically zero (a bias feeding a LayerNorm) reduction-order noise moves a
-  # weight by up to a step either way. Bound each weight by that, and the whole update tightly.
+  # weight by up to a step either way, so two runs by up to two steps apart. Bound each weight by
+  # that, and the whole update tightly.
   # The gradients themselves are compared tightly in the test below.
   config = make_config("tiny")
   sgd_steps = math.ceil(config.rollout_batch_size * 20 / config.training_batch_size)
   flat_1 = np.concatenate([np.ravel(a) for a in jax.tree.leaves(params_1)])
   flat_2 = np.concatenate([np.ravel(b) for b in jax.tree.leaves(params_2)])
-  np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=sgd_steps * config.learning_rate)
-  assert np.linalg.norm(flat_1 - flat_2) < 1e-3 * np.linalg.norm(flat_1)
+  np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.learning_rate)
+  assert np.linalg.norm(flat_1 - flat_2) < 2e-3 * np.linalg.norm(flat_1)
 
 @TWO_DEVICES
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):
@@ -60,3 +64,11 @@ def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, t
   for a, b in zip(jax.tree.leaves(grad(tiny_params, sharded)),
                   jax.tree.leaves(grad(tiny_params, single))):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_learning_rate_scale__cosine_follows_the_budget_and_constant_stays():
+  from searchdistill.training.learner import learning_rate_scale
+  cosine = make_config("tiny", {"lr_schedule": "cosine"})
+  scales = [float(learning_rate_scale(cosine, p)) for p in (0.0, 0.5, 1.0, 1.5)]
+  np.testing.assert_allclose(scales, [1.0, 0.5, 0.0, 0.0], atol=1e-6)
+  assert float(learning_rate_scale(make_config("tiny"), 0.9)) == 1.0

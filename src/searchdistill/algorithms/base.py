@@ -9,27 +9,35 @@ import jax
 
 
 class Rollout(NamedTuple):
-  """Fields every algorithm's time-major trajectory has, for shared rollout metrics.
+  """Per-step records `[T, B]` of the streams, for the shared rollout metrics.
 
   Attributes:
-    reward: float32 `[T, B]`.
-    valid: bool `[T, B]`, True on real (not padded) steps.
+    valid: bool, True where the slot acted in a live state.
+    last: bool, True where the step ended an episode.
+    episode_return: float32, the ended episode's return where `last`, else 0.
+    episode_length: int32, the ended episode's length where `last`, else 0.
   """
 
-  reward: chex.Array
   valid: chex.Array
+  last: chex.Array
+  episode_return: chex.Array
+  episode_length: chex.Array
 
 
 class Algorithm(NamedTuple):
-  """An algorithm as three pure functions over arrays.
+  """An algorithm as pure functions over arrays.
 
   Attributes:
-    collect: `(params, keys[B], states[B]) -> (trajectory, Rollout)`: play whole episodes,
-      episode i drawing its randomness from `keys[i]` only (so the batch can be split over
-      devices without changing any episode).
-    make_samples: `(params, trajectory) -> samples`: flat training samples whose `weight`
-      field is 1 on real steps and 0 on padding.
+    collect: `(params, keys[B], streams[B]) -> (trajectory, Rollout, streams)`: advance each
+      stream (`algorithms.streams`) by a fixed number of steps, stream i drawing its
+      randomness from `keys[i]` only (so the batch can be split over devices without changing
+      any stream). Trajectory and Rollout leaves are time-major `[T, B, ...]`.
+    make_samples: `(params, memory, trajectory) -> (samples, memory)`: flat training samples
+      whose `weight` field is 1 on samples to learn from and 0 elsewhere, and the memory the
+      algorithm keeps between iterations (`()` if none).
     loss: `(params, samples) -> (scalar loss, dict of scalar diagnostics)`.
+    init_memory: `() -> memory`, the memory before the first iteration; its leaves are
+      time-major `[L, B, ...]` (split over devices along B).
     early_stop_key: a diagnostic that, when above `config.target_kl`, ends the iteration's
       updates (PPO's approximate KL), or None.
   """
@@ -37,6 +45,7 @@ class Algorithm(NamedTuple):
   collect: Callable[..., Any]
   make_samples: Callable[..., Any]
   loss: Callable[..., Any]
+  init_memory: Callable[[], Any] = lambda: ()
   early_stop_key: str | None = None
 
 

@@ -1,26 +1,30 @@
 """PPO with the same environment layer, network and training loop as search distillation.
 
-Episodes are collected whole (sampling from the masked policy), advantages come from GAE with
-the value after an episode's end taken as 0, and the loss is the clipped surrogate, a clipped
-value loss and an entropy bonus, all averaged over real steps only.
+Each iteration advances every stream (`algorithms.streams`) by one episode bound of steps,
+sampling from the masked policy; advantages come from GAE along each stream, cut at episode
+ends and bootstrapped from the value of the state a stream stopped in. The loss is the clipped
+surrogate, a clipped value loss and an entropy bonus, averaged over live steps only.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
 
+from searchdistill.algorithms import streams as streams_lib
 from searchdistill.algorithms.base import Algorithm, Rollout, per_step_keys
-from searchdistill.algorithms.targets import generalized_advantages
-from searchdistill.envs.base import Environment, EnvState
+from searchdistill.algorithms.targets import stream_advantages
+from searchdistill.envs.base import Environment
 from searchdistill.networks.heads import mask_logits
 
 
 class Trajectory(NamedTuple):
-  """Time-major episodes (leaves `[T, B, ...]`) with what PPO needs to re-weight them."""
+  """Time-major steps of `B` streams (leaves `[T, B, ...]`) with what PPO needs to re-weight
+  them; `bootstrap_value` `[1, B]` is the value of the states the streams stopped in."""
 
   observation: Any
   action_mask: chex.Array
@@ -28,7 +32,9 @@ class Trajectory(NamedTuple):
   log_prob: chex.Array
   value: chex.Array
   reward: chex.Array
+  last: chex.Array
   valid: chex.Array
+  bootstrap_value: chex.Array
 
 
 class Samples(NamedTuple):
@@ -44,25 +50,34 @@ class Samples(NamedTuple):
   weight: chex.Array
 
 
-def collect(env: Environment, network, params, keys: chex.PRNGKey, states: EnvState
-            ) -> Trajectory:
-  """Plays a batch of episodes to the end, sampling actions from the masked policy.
+def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, num_steps: int):
+  """Advances a batch of streams by `num_steps` steps, sampling from the masked policy.
 
-  `keys` holds one RNG key per episode (`[B]`), so episodes don't depend on batch layout.
+  `keys` holds one RNG key per stream (`[B]`), so streams don't depend on batch layout.
+
+  Returns:
+    `(trajectory, rollout, streams)`, time-major `[num_steps, B]`, and the advanced streams.
   """
+  advance = jax.vmap(functools.partial(streams_lib.advance, env))
 
-  def act(states, step):
+  def act(streams, step):
+    states = streams.state
+    step_keys = per_step_keys(keys, step)
     out = network.apply(params, states.observation)
     logits = mask_logits(out.logits, states.action_mask)
-    action = jax.vmap(jax.random.categorical)(per_step_keys(keys, step), logits)
-    action = action.astype(jnp.int32)
+    action = jax.vmap(jax.random.categorical)(step_keys, logits).astype(jnp.int32)
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
-    next_states, reward = jax.vmap(env.step)(states, action)
-    return next_states, Trajectory(states.observation, states.action_mask, action, log_prob,
-                                   jnp.where(states.done, 0.0, out.value), reward, ~states.done)
+    next_streams, done = advance(streams, action, jax.vmap(streams_lib.reset_key)(step_keys))
+    live = ~states.done
+    record = (states.observation, states.action_mask, action, log_prob,
+              jnp.where(live, out.value, 0.0), done.reward, done.last, live)
+    return next_streams, (record, Rollout(live, done.last, done.episode_return,
+                                          done.episode_length))
 
-  _, trajectory = jax.lax.scan(act, states, jnp.arange(env.max_episode_steps))
-  return trajectory
+  streams, (record, rollout) = jax.lax.scan(act, streams, jnp.arange(num_steps))
+  bootstrap = network.apply(params, streams.state.observation).value
+  bootstrap = jnp.where(streams.state.done, 0.0, bootstrap)[None]
+  return Trajectory(*record, bootstrap_value=bootstrap), rollout, streams
 
 
 def normalize(values: chex.Array, weight: chex.Array) -> chex.Array:
@@ -74,8 +89,10 @@ def normalize(values: chex.Array, weight: chex.Array) -> chex.Array:
 
 
 def make_samples(trajectory: Trajectory, *, discount: float, gae_lambda: float) -> Samples:
-  advantages = jax.vmap(generalized_advantages, in_axes=(1, 1, 1, None, None), out_axes=1)(
-      trajectory.reward, trajectory.value, trajectory.valid, discount, gae_lambda)
+  advantages = jax.vmap(stream_advantages, in_axes=(1, 1, 1, 0, None, None), out_axes=1)(
+      trajectory.reward, trajectory.value, trajectory.last, trajectory.bootstrap_value[0],
+      discount, gae_lambda)
+  advantages = jnp.where(trajectory.valid, advantages, 0.0)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   weight = flat(trajectory.valid).astype(jnp.float32)
   advantage = flat(advantages)
@@ -116,14 +133,17 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
 
 def make_algorithm(config, env: Environment, network) -> Algorithm:
 
-  def collect_episodes(params, keys, states):
-    trajectory = collect(env, network, params, keys, states)
-    return trajectory, Rollout(trajectory.reward, trajectory.valid)
+  def collect_streams(params, keys, streams):
+    return collect(env, network, params, keys, streams, env.max_episode_steps)
+
+  def samples(params, memory, trajectory):
+    del params  # The values were recorded while collecting.
+    return make_samples(trajectory, discount=config.discount,
+                        gae_lambda=config.gae_lambda), memory
 
   return Algorithm(
-      collect=collect_episodes,
-      make_samples=lambda params, trajectory: make_samples(
-          trajectory, discount=config.discount, gae_lambda=config.gae_lambda),
+      collect=collect_streams,
+      make_samples=samples,
       loss=lambda params, samples: loss_fn(
           params, network, samples, clip_eps=config.clip_eps,
           value_clip_eps=config.value_clip_eps, value_coef=config.value_coef,

@@ -115,3 +115,75 @@ def alive_mask(dones: chex.Array) -> chex.Array:
   chex.assert_rank(dones, 1)
   ended = jnp.cumsum(dones.astype(jnp.int32)) > 0
   return jnp.concatenate([jnp.array([True]), ~ended])
+
+
+def stream_returns(rewards: chex.Array, last: chex.Array, valid: chex.Array,
+                   discount: float) -> tuple[chex.Array, chex.Array]:
+  """Monte-Carlo return-to-go of each step of one stream of episodes, and whether it is known.
+
+  `G[t] = r[t] + discount * G[t+1]`, cut where `last[t]` (the step ended its episode). A step's
+  return is complete when its episode ends within the stretch; steps of the episode still
+  running at the end get `complete` False (their targets come once it ends). Invalid steps
+  (an empty history's slots) get 0 and False.
+
+  Args:
+    rewards: float `[T]`.
+    last: bool `[T]`, True where the step ended its episode.
+    valid: bool `[T]`, True for recorded steps.
+    discount: the discount factor.
+
+  Returns:
+    `(returns, complete)`: float32 `[T]` and bool `[T]`.
+  """
+  chex.assert_rank([rewards, last, valid], 1)
+  chex.assert_equal_shape([rewards, last, valid])
+
+  def backward(carry, step):
+    future, future_complete = carry
+    reward, is_last, is_valid = step
+    ret = jnp.where(is_valid, reward + jnp.where(is_last, 0.0, discount * future), 0.0)
+    complete = is_valid & (is_last | future_complete)
+    return (ret, complete), (ret, complete)
+
+  init = (jnp.float32(0.0), jnp.array(False))
+  _, (returns, complete) = jax.lax.scan(
+      backward, init, (rewards.astype(jnp.float32), last, valid), reverse=True)
+  return returns, complete
+
+
+def stream_advantages(rewards: chex.Array, values: chex.Array, last: chex.Array,
+                      bootstrap_value: chex.Array, discount: float,
+                      gae_lambda: float) -> chex.Array:
+  """GAE(lambda) advantages along one stream of episodes cut at an arbitrary step.
+
+  `delta[t] = r[t] + discount * (1 - last[t]) * V[t+1] - V[t]` and
+  `A[t] = delta[t] + discount * lambda * (1 - last[t]) * A[t+1]`, where `V[T]` is
+  `bootstrap_value`, the value of the state the stream stopped in.
+
+  Args:
+    rewards: float `[T]`.
+    values: float `[T]`, value estimates of the states the steps started from.
+    last: bool `[T]`, True where the step ended its episode.
+    bootstrap_value: float scalar.
+    discount: the discount factor.
+    gae_lambda: the GAE lambda.
+
+  Returns:
+    float32 `[T]` advantages.
+  """
+  chex.assert_rank([rewards, values, last], 1)
+  chex.assert_equal_shape([rewards, values, last])
+
+  def backward(carry, step):
+    next_value, next_advantage = carry
+    reward, value, is_last = step
+    keep = 1.0 - is_last.astype(jnp.float32)
+    delta = reward + discount * keep * next_value - value
+    advantage = delta + discount * gae_lambda * keep * next_advantage
+    return (value, advantage), advantage
+
+  init = (jnp.asarray(bootstrap_value, jnp.float32), jnp.float32(0.0))
+  _, advantages = jax.lax.scan(
+      backward, init, (rewards.astype(jnp.float32), values.astype(jnp.float32), last),
+      reverse=True)
+  return advantages

@@ -14,12 +14,14 @@ and two devices give the same searches.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
 import mctx
+from mctx._src import qtransforms
 
 from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
@@ -53,8 +55,8 @@ def evaluate_states(network, params, states: EnvState):
 
 def make_search(
     env: Environment, network, *, num_simulations: int, max_num_considered_actions: int,
-    gumbel_scale: float, discount: float, return_tree: bool = False,
-    batched_backward: bool = True,
+    gumbel_scale: float, discount: float, value_scale: float = 0.1,
+    return_tree: bool = False, batched_backward: bool = True,
 ) -> Callable[[Any, chex.PRNGKey, EnvState], SearchOutput]:
   """Builds `search(params, keys, states) -> SearchOutput` for a batch of states.
 
@@ -69,10 +71,16 @@ def make_search(
       environment has fewer).
     gumbel_scale: scale of the root Gumbel noise (0 for a deterministic search).
     discount: discount applied between non-terminal transitions.
+    value_scale: `c_scale` of the completed-Q transform, sigma(q) = (c_visit + max visits) *
+      value_scale * q with q rescaled to [0, 1]: how far the action weights move from the
+      prior towards the best Q (mctx's default 0.1).
     return_tree: also return the search tree (for tests and diagnostics).
     batched_backward: back values up with `fast_backward.batched_backward` (same results as
       mctx's own backward, much cheaper with many actions).
   """
+
+  qtransform = functools.partial(qtransforms.qtransform_completed_by_mix_value,
+                                 value_scale=value_scale)
 
   def recurrent_fn(params, rng_key, action, states):
     del rng_key  # The true dynamics are deterministic.
@@ -93,7 +101,7 @@ def make_search(
           jax.random.fold_in(keys[0], 1),
           mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
           recurrent_fn, gumbel=noise, num_simulations=num_simulations,
-          invalid_actions=~states.action_mask,
+          invalid_actions=~states.action_mask, qtransform=qtransform,
           max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]))
     # mctx fills an all-invalid row with uniform weights; a finished state has no target.
     weights = jnp.where(states.action_mask, output.action_weights, 0.0)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):
@@ -31,8 +31,13 @@ def _manager(directory: pathlib.Path, keep: int, *, read_only: bool = False):
   return ocp.CheckpointManager(directory.absolute(), options=options)
 
 
+def _is_key(leaf) -> bool:
+  return isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
 def _to_storable(state):
-  return state._replace(key=jax.random.key_data(state.key))
+  """Typed PRNG keys (the training key, environments' keys inside the streams) as raw data."""
+  return jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, state)
 
 
 class Checkpointer:
@@ -112,7 +117,9 @@ def restore(path, template) -> tuple[Any, dict]:
       raise CheckpointError(
           f"{step_dir}: checkpoint shapes do not match this config "
           f"({np.shape(got)} vs {want.shape})")
-  restored = restored._replace(key=jax.random.wrap_key_data(jnp.asarray(restored.key)))
+  restored = jax.tree.map(
+      lambda got, want: jax.random.wrap_key_data(jnp.asarray(got)) if _is_key(want) else got,
+      restored, template)
   return restored, meta
 
 

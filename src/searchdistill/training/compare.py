@@ -24,9 +24,9 @@ def parse_variant(text: str) -> tuple[str, dict]:
   return label, overrides
 
 
-def plan_runs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out,
-              variants: Optional[Sequence[str]] = None):
-  """Validated `(config, run_dir)` pairs; every config is checked before anything trains.
+def plan_configs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out,
+                 variants: Optional[Sequence[str]] = None):
+  """`(config, run_dir)` pairs, every config checked on its own (nothing touches devices).
 
   Each variant (comma-separated `key=value` overrides) is one more run per algorithm and
   seed, in `<algo>_<variant>_s<seed>`; without variants the runs are `<algo>_s<seed>`."""
@@ -41,8 +41,13 @@ def plan_runs(*, env: str, algos, seeds, minutes: float, preset: str, overrides:
                                       "max_num_iters": 1_000_000})
         name = f"{algo}_{label}_s{seed}" if label else f"{algo}_s{seed}"
         runs.append((config, pathlib.Path(out) / name))
-  build(runs[0][0])  # The environment id and device combinations.
   return runs
+
+
+def check_runs(configs):
+  """Checks what depends on the machine (environment id, devices) for the planned runs."""
+  build(configs[0][0])
+  return configs
 
 
 def run_comparison(runs, *, show_progress: bool = True) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from searchdistill.algorithms import distill, ppo
@@ -17,7 +18,8 @@ from searchdistill.search.learned_model import LearnedSearchOutput, make_learned
 from searchdistill.search.multi_agent import make_multi_agent_planner
 from searchdistill.training import muzero_learner
 from searchdistill.training.evaluation import make_evaluator
-from searchdistill.training.learner import TrainState, init_train_state, make_iteration
+from searchdistill.training.learner import (
+    TrainState, init_train_state, make_iteration, state_shardings)
 from searchdistill.training.sharding import DataParallel
 
 
@@ -33,7 +35,8 @@ class Components(NamedTuple):
     kwargs = dict(
         num_simulations=self.config.num_simulations,
         max_num_considered_actions=self.config.max_num_considered_actions,
-        gumbel_scale=self.config.gumbel_scale, discount=self.config.discount)
+        gumbel_scale=self.config.gumbel_scale, discount=self.config.discount,
+        value_scale=self.config.value_scale)
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
 
@@ -73,14 +76,16 @@ class Components(NamedTuple):
         max_num_considered_actions=c.max_num_considered_actions,
         gumbel_scale=c.gumbel_scale if training else 0.0)
 
-  def algorithm(self):
+  def algorithm(self, **search_overrides):
     """The configured episodic algorithm, built over this run's env, network and search."""
     if self.config.algo == "ppo":
       return ppo.make_algorithm(self.config, self.env, self.network)
-    return distill.make_algorithm(self.config, self.env, self.network, self.search())
+    return distill.make_algorithm(self.config, self.env, self.network,
+                                  self.search(**search_overrides))
 
   def iteration(self):
-    """The jitted `iteration(state) -> (state, metrics)` of the configured algorithm."""
+    """`iteration(state, progress) -> (state, metrics)` of the configured algorithm, where
+    `progress` (0 to 1) is how far the run is through its budget."""
     if self.learned_model and self.config.num_actors:
       from searchdistill.training.distributed import RayLearner  # Ray only when asked for.
       return RayLearner(self.config, self.network, self.learned_search(training=True),
@@ -89,8 +94,15 @@ class Components(NamedTuple):
       return muzero_learner.make_muzero_iteration(
           self.config, self.env, self.network, self.learned_search(training=True),
           self.optimizer, self.support)
-    return make_iteration(self.config, self.algorithm(), self.env, self.optimizer,
+    late = make_iteration(self.config, self.algorithm(), self.env, self.optimizer,
                           self.parallel)
+    if not self.config.early_simulations:
+      return late
+    early = make_iteration(
+        self.config, self.algorithm(num_simulations=self.config.early_simulations), self.env,
+        self.optimizer, self.parallel)
+    fraction = self.config.early_fraction
+    return lambda state, progress=0.0: (early if progress < fraction else late)(state, progress)
 
   def evaluator(self, num_simulations: int):
     """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes: the network alone
@@ -123,7 +135,14 @@ class Components(NamedTuple):
     if self.learned_model:
       return muzero_learner.init_muzero_state(self.config, self.env, self.network,
                                               self.optimizer)
-    return init_train_state(self.config, self.env, self.network, self.optimizer)
+    return init_train_state(self.config, self.env, self.network, self.optimizer,
+                            self.algorithm())
+
+  def place(self, state):
+    """Puts a state on the devices in the layout its iteration keeps."""
+    if self.learned_model:
+      return self.parallel.replicate(state)
+    return jax.device_put(state, state_shardings(state, self.parallel))
 
 
 def build(config: Config, devices=None) -> Components:

@@ -113,7 +113,8 @@ class RayLearner:
       return state
     return state._replace(replay=self._ray.get(self._replay.snapshot.remote()))
 
-  def __call__(self, state: MuZeroState) -> tuple[MuZeroState, dict]:
+  def __call__(self, state: MuZeroState, progress=None) -> tuple[MuZeroState, dict]:
+    del progress  # MuZero's schedules count updates.
     c = self._config
     if self._ray is None:
       self._start(state)

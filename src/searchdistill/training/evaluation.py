@@ -32,7 +32,7 @@ def make_policy(env, network, *, num_simulations: int, config):
   search = make_search(
       env, network, num_simulations=num_simulations,
       max_num_considered_actions=config.max_num_considered_actions,
-      gumbel_scale=0.0, discount=config.discount)
+      gumbel_scale=0.0, discount=config.discount, value_scale=config.value_scale)
   return lambda params, states, keys: search(params, keys, states).action
 
 

@@ -109,7 +109,7 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     # Only now that the checkpoint has loaded may the run's files change.
     (out / "config.yaml").write_text(config.to_yaml())
     MetricsLog.truncate(out, meta["metrics_lines"])
-  state = parts.parallel.replicate(state)
+  state = parts.place(state)
 
   iteration = parts.iteration()
   greedy_eval = parts.evaluator(0)
@@ -144,17 +144,21 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
                      "eval/search/stderr": searched["stderr"]})
     return record
 
+  num_devices = parts.parallel.num_devices
   done_here = 0
   try:
     with _StopRequest() as stop, progress:
       while int(state.iteration) < config.max_num_iters:
         tick = time.perf_counter()
-        state, metrics = iteration(state)
+        progress_done = max(int(state.iteration) / config.max_num_iters,
+                            train_seconds() / budget)
+        state, metrics = iteration(state, progress_done)
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         seconds = time.perf_counter() - tick
         _check_finite(metrics, state.params)
         step = int(state.iteration)
-        record = {"iteration": step, "wall_seconds": time.perf_counter() - start,
+        record = {"iteration": step, **({} if done_here else {"devices": num_devices}),
+                  "wall_seconds": time.perf_counter() - start,
                   "train_seconds": train_seconds(), "env_steps": float(state.env_steps),
                   "decisions_per_second": metrics["rollout/env_steps"] / seconds, **metrics}
         is_last = step >= config.max_num_iters or train_seconds() >= budget

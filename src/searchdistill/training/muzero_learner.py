@@ -245,7 +245,7 @@ def make_collect(config, env, search):
 
 
 def make_muzero_iteration(config, env, network, search, optimizer, support):
-  """Builds `iteration(state) -> (state, metrics)`.
+  """Builds `iteration(state, progress) -> (state, metrics)`.
 
   For a JAX environment (`StreamEnvironment`) collection and learning are one jitted function.
   For a host-side environment (`AtariEnvironment`) the games are stepped in Python, the search
@@ -271,7 +271,8 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     key, collect_key, learn_key = jax.random.split(rng, 3)
     return key, learn_key, *collect(params, collect_key, env_states, episode_return)
 
-  def iteration(state: MuZeroState):
+  def iteration(state: MuZeroState, progress=None):
+    del progress  # MuZero's schedules count updates (see `make_optimizer`).
     key, learn_key, env_states, episode_return, steps, (returns, ended) = collect_iteration(
         state.params, state.key, state.env_states, state.episode_return)
     state = state._replace(key=key, env_states=env_states, episode_return=episode_return)
@@ -291,7 +292,8 @@ def _host_iteration(config, env, search, learn):
   split = jax.jit(lambda key: jax.random.split(key, 3))
   games = {}
 
-  def iteration(state: MuZeroState):
+  def iteration(state: MuZeroState, progress=None):
+    del progress  # MuZero's schedules count updates (see `make_optimizer`).
     if "vector" not in games:
       # Seeded by the iteration too, so a resumed run does not replay the first games.
       games["vector"] = env.vector(config.rollout_batch_size,

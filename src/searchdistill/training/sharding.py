@@ -22,6 +22,8 @@ class DataParallel:
     self.mesh = jax.sharding.Mesh(self.devices, ("data",))
     self.batch = NamedSharding(self.mesh, PartitionSpec("data"))
     self.replicated = NamedSharding(self.mesh, PartitionSpec())
+    # Time-major histories `[L, B, ...]` are split along the stream axis.
+    self.stream_axis = NamedSharding(self.mesh, PartitionSpec(None, "data"))
 
   @property
   def num_devices(self) -> int:
@@ -36,12 +38,13 @@ class DataParallel:
     return jax.device_put(tree, self.replicated)
 
   def per_shard_episodes(self, collect):
-    """Runs `collect(params, keys[B], states[B]) -> time-major outputs ([T, B, ...] leaves)`
-    on each device's slice of the batch, with `params` replicated.
+    """Runs `collect(params, keys[B], streams[B]) -> (trajectory, rollout, streams)` (the
+    first two time-major, `[T, B, ...]` leaves) on each device's slice of the batch, with
+    `params` replicated.
 
     Correct only for functions whose row i depends on `keys[i]` and `states[i]` alone, which
     is the `Algorithm.collect` contract.
     """
-    batch = PartitionSpec("data")
+    batch, time_major = PartitionSpec("data"), PartitionSpec(None, "data")
     return jax.shard_map(collect, mesh=self.mesh, in_specs=(PartitionSpec(), batch, batch),
-                         out_specs=PartitionSpec(None, "data"), check_vma=False)
+                         out_specs=(time_major, time_major, batch), check_vma=False)
