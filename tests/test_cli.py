@@ -1,6 +1,7 @@
 """The command line: clear errors before any work, and a tiny run whose checkpoint evaluates."""
 
 import json
+import shutil
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_cli__existing_run_is_not_overwritten(tiny_run):
   assert (tiny_run / "metrics.jsonl").read_text() == before
 
 
-def test_cli__compare_writes_a_report_and_curves(tmp_path):
+def test_cli__compare_writes_a_report_and_curves(tmp_path, capsys):
   out = tmp_path / "compare"
   result = cli("compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0",
                "--algos", "distill", "ppo", "--out", out, "--no-progress")
@@ -75,6 +76,25 @@ def test_cli__compare_writes_a_report_and_curves(tmp_path):
   assert "| distill (2 sims) | 1 |" in report and "| ppo | 1 |" in report
   assert (out / "curves.png").stat().st_size > 1000
   assert "greedy" in result.stdout
+  # Runs kept from an earlier session hold only config.yaml and metrics.jsonl: a comparison
+  # over them rebuilds the report without training again.
+  before = {}
+  for run in ("distill_s0", "ppo_s0"):
+    shutil.rmtree(out / run / "checkpoints")
+    shutil.rmtree(out / run / "best", ignore_errors=True)
+    before[run] = (out / run / "metrics.jsonl").read_text()
+  (out / "report.md").unlink()
+  args = ["compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0", "--out", str(out),
+          "--no-progress"]
+  assert main(args + ["--algos", "distill", "ppo"]) == 0
+  assert (out / "report.md").read_text() == report
+  assert {run: (out / run / "metrics.jsonl").read_text() for run in before} == before
+  assert not (out / "distill_s0" / "checkpoints").exists()
+  # Other settings into the same folder would mix runs: refused, nothing touched.
+  capsys.readouterr()
+  assert main(args + ["learning_rate=0.5", "--algos", "distill"]) == 2
+  assert "other settings (learning_rate)" in capsys.readouterr().err
+  assert (out / "distill_s0" / "metrics.jsonl").read_text() == before["distill_s0"]
 
 
 def test_cli__compare_runs_variants_against_the_reference_policies(tmp_path):

@@ -61,6 +61,9 @@ class Config:
       "constant", "Distill and PPO: learning rate 'constant', or 'cosine' decay to 0 at the end "
       "of the budget (iterations or minutes, whichever ends first).",
       choices=("constant", "cosine"))
+  symmetric_views: bool = _field(
+      False, "Distill and PPO: learn from each sample as a random one of its equivalent "
+      "instances where the environment has symmetries (BinPack: the 6 orders of the axes).")
   replay_iterations: int = _field(
       1, "Distill: iterations for which each search target stays in the sample history.",
       low=1)
@@ -147,6 +150,10 @@ class Config:
   transformer_key_size: int = _field(16, "Key size; model width = heads x key size.", low=1)
   transformer_mlp_ratio: int = _field(2, "Feed-forward width as a multiple of the model width.",
                                       low=1)
+  transformer_norm: str = _field(
+      "post", "BinPack network: where the attention blocks normalize, 'post' (after each "
+      "residual sum) or 'pre' (each sublayer's input; needed for 3 or more layers).",
+      choices=("pre", "post"))
 
   # Evaluation.
   eval_batch_size: int = _field(128, "Held-out episodes per evaluation.", low=1)
@@ -409,6 +416,8 @@ def _check_combinations(config: Config) -> None:
   if config.num_actors and config.algo != "muzero":
     raise ConfigError(f"num_actors={config.num_actors} needs algo=muzero (the Ray "
                       f"actor-learner), not algo={config.algo}")
+  if config.symmetric_views and config.algo == "muzero":
+    raise ConfigError("symmetric_views=true is for algo=distill and algo=ppo, not muzero")
   if config.ray_address and not config.num_actors:
     raise ConfigError("ray_address is set but num_actors=0; set num_actors to use Ray")
 

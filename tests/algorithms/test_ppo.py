@@ -141,3 +141,20 @@ def test_collect__bootstraps_from_where_each_stream_stopped(binpack, tiny_networ
   assert not bool(jnp.any(rollout.last))
   first = samples.value_target.reshape(steps, batch)[0]
   np.testing.assert_allclose(first, trajectory.reward.sum(0) + expected, rtol=1e-5)
+
+
+def test_reobserve__recomputes_the_old_policy_on_the_view(bandit_setup):
+  network, params, samples, _ = bandit_setup
+  # The same observation: what was recorded comes back (padding keeps value 0).
+  same = ppo.reobserve(network, params, samples, samples.observation)
+  np.testing.assert_allclose(same.log_prob, samples.log_prob, rtol=1e-6)
+  np.testing.assert_allclose(same.value[:4], samples.value[:4], rtol=1e-6)
+  assert same.value[4] == 0.0
+  # Another observation: the log-probabilities and values are those of the old policy there,
+  # so the ratio starts at 1 and the first loss has no clipping.
+  view = samples.observation * jnp.array([[-1.0, 0.5, 2.0]])
+  viewed = ppo.reobserve(network, params, samples, view)
+  assert not np.allclose(viewed.log_prob, samples.log_prob)
+  _, aux = _loss(network, params, viewed)
+  assert float(aux["clip_fraction"]) == 0.0 and abs(float(aux["approx_kl"])) < 1e-6
+  np.testing.assert_array_equal(viewed.advantage, samples.advantage)

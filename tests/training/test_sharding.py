@@ -1,5 +1,7 @@
-"""One iteration gives the same result on one device and on two."""
+"""One training iteration: the same result on one device and on two; what symmetric views
+change."""
 
+import functools
 import math
 
 import jax
@@ -11,8 +13,9 @@ from searchdistill.training.components import build
 from searchdistill.training.learner import make_iteration
 
 
-def _one_iteration(devices):
-  config = make_config("tiny")
+@functools.lru_cache(maxsize=None)
+def _one_iteration(devices, **overrides):
+  config = make_config("tiny", overrides)
   parts = build(config, devices)
   state = parts.place(parts.init_state())
   iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
@@ -29,8 +32,8 @@ TWO_DEVICES = pytest.mark.skipif(
 @TWO_DEVICES
 def test_iteration__one_and_two_devices_agree():
   devices = jax.local_devices()
-  params_1, metrics_1 = _one_iteration(devices[:1])
-  params_2, metrics_2 = _one_iteration(devices)
+  params_1, metrics_1 = _one_iteration(tuple(devices[:1]))
+  params_2, metrics_2 = _one_iteration(tuple(devices))
   for key in metrics_1:
     # Rollouts are identical; losses are means over SGD steps whose parameters drift apart
     # by Adam-amplified reduction-order noise (see below), so they agree less tightly.
@@ -47,6 +50,21 @@ def test_iteration__one_and_two_devices_agree():
   flat_2 = np.concatenate([np.ravel(b) for b in jax.tree.leaves(params_2)])
   np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.learning_rate)
   assert np.linalg.norm(flat_1 - flat_2) < 2e-3 * np.linalg.norm(flat_1)
+
+
+def test_iteration__symmetric_views_change_what_is_learned_not_what_is_collected():
+  one_device = tuple(jax.local_devices()[:1])
+  params, metrics = _one_iteration(one_device)
+  viewed_params, viewed_metrics = _one_iteration(one_device, symmetric_views=True)
+  for key in metrics:
+    if key.startswith("rollout/"):
+      np.testing.assert_allclose(viewed_metrics[key], metrics[key], rtol=1e-6, err_msg=key)
+  assert viewed_metrics["train/sgd_steps"] == metrics["train/sgd_steps"]
+  assert viewed_metrics["train/policy_loss"] != metrics["train/policy_loss"]
+  # Item embeddings see permuted lengths; the learned weights move differently.
+  assert not np.allclose(viewed_params["params"]["item_embed"]["kernel"],
+                         params["params"]["item_embed"]["kernel"])
+
 
 @TWO_DEVICES
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):

@@ -131,6 +131,18 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
                      clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)))
 
 
+def reobserve(network, params_before, samples: Samples, observation) -> Samples:
+  """The samples seen through `observation`, with the old policy's log-probability of the
+  taken action and its value recomputed there, so the probability ratio and the value clip
+  compare the policy with itself on the same view. Advantages and returns stay: equivalent
+  instances have the same values."""
+  out = network.apply(params_before, observation)
+  log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
+  log_prob = jnp.take_along_axis(log_policy, samples.action[:, None], axis=-1)[:, 0]
+  return samples._replace(observation=observation, log_prob=log_prob,
+                          value=jnp.where(samples.weight > 0, out.value, 0.0))
+
+
 def make_algorithm(config, env: Environment, network) -> Algorithm:
 
   def collect_streams(params, keys, streams):
@@ -148,4 +160,5 @@ def make_algorithm(config, env: Environment, network) -> Algorithm:
           params, network, samples, clip_eps=config.clip_eps,
           value_clip_eps=config.value_clip_eps, value_coef=config.value_coef,
           entropy_coef=config.entropy_coef),
-      early_stop_key="approx_kl")
+      early_stop_key="approx_kl",
+      reobserve=functools.partial(reobserve, network))

@@ -34,11 +34,14 @@ class Environment(Protocol):
     env_id: the id the environment was made from.
     num_actions: number of flat actions.
     max_episode_steps: an upper bound on the length of an episode.
+    symmetries: how many equivalent views of an instance `symmetric_view` draws from (1: the
+      environment knows none).
   """
 
   env_id: str
   num_actions: int
   max_episode_steps: int
+  symmetries: int
 
   def reset(self, key: chex.PRNGKey) -> EnvState:
     """Samples an instance."""
@@ -49,6 +52,11 @@ class Environment(Protocol):
     An invalid action (or any action once `done`) is never forwarded to the wrapped
     environment: the state is kept, the reward is 0 and the episode is over.
     """
+
+  def symmetric_view(self, observation: Any, key: chex.PRNGKey) -> Any:
+    """The observation of an instance drawn uniformly among the `symmetries` equivalent ones:
+    equally likely, every action the same move with the same return to come (the observation
+    itself when `symmetries` is 1)."""
 
 
 class StreamStep(NamedTuple):

@@ -25,6 +25,11 @@ class EpisodicEnvironment:
     self.num_actions = stream.num_actions
     self.max_episode_steps = stream.max_episode_steps
     self.observation_shape = stream.observation_shape
+    self.symmetries = 1
+
+  def symmetric_view(self, observation, key):
+    del key
+    return observation
 
   def reset(self, key) -> EnvState:
     reset_key, step_key = jax.random.split(key)

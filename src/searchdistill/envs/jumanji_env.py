@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from searchdistill.envs import binpack_symmetry
 from searchdistill.envs.base import EnvState
 
 
@@ -43,6 +44,16 @@ def _episode_bound(env) -> int:
   raise EnvError(f"{type(env).__name__} has no known episode length bound")
 
 
+def _axes_are_symmetric(env) -> bool:
+  """BinPack with random instances in normalized coordinates (`envs.binpack_symmetry`)."""
+  from jumanji.environments.packing.bin_pack.env import BinPack
+  from jumanji.environments.packing.bin_pack.generator import RandomGenerator
+  # Every EMS observed: with a subset, ties in the volume order would pick different EMSs.
+  return (isinstance(env, BinPack) and isinstance(env.generator, RandomGenerator)
+          and bool(env.normalize_dimensions)
+          and env.obs_num_ems >= env.generator.max_num_ems)
+
+
 class JumanjiEnvironment:
   """Flat-action view of a Jumanji environment (see `envs.base.Environment`).
 
@@ -66,6 +77,13 @@ class JumanjiEnvironment:
       raise EnvError(f"{env_id} has no action mask in its observation")
     self.num_actions = math.prod(self.action_shape)
     self.max_episode_steps = _episode_bound(self.env)
+    self._view = binpack_symmetry.random_view if _axes_are_symmetric(self.env) else None
+    self.symmetries = len(binpack_symmetry.PERMUTATIONS) if self._view else 1
+
+  def symmetric_view(self, observation, key: chex.PRNGKey):
+    """BinPack: a random permutation of the axes (`envs.binpack_symmetry`); otherwise the
+    observation itself."""
+    return self._view(observation, key) if self._view else observation
 
   def _mask(self, observation) -> chex.Array:
     return jnp.reshape(observation.action_mask, (self.num_actions,)).astype(bool)

@@ -28,7 +28,8 @@ def make_network(config, env):
   if env.env_id.startswith("BinPack"):
     return BinPackNetwork(
         num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
-        key_size=config.transformer_key_size, mlp_ratio=config.transformer_mlp_ratio)
+        key_size=config.transformer_key_size, mlp_ratio=config.transformer_mlp_ratio,
+        norm=config.transformer_norm)
   return MLPNetwork(num_actions=env.num_actions,
                     hidden_sizes=(config.model_width,) * config.model_blocks)
 

@@ -10,24 +10,39 @@ from searchdistill.networks.heads import PolicyValue
 
 
 class AttentionBlock(nn.Module):
-  """Masked multi-head attention then a feed-forward layer, each residual and post-normed."""
+  """Masked multi-head attention then a feed-forward layer, each residual.
+
+  `norm="pre"` normalizes each sublayer's input and leaves the residual stream untouched;
+  `"post"` normalizes after each residual sum.
+  """
 
   num_heads: int
   key_size: int
   mlp_ratio: int
+  norm: str = "post"
 
   @nn.compact
   def __call__(self, queries, keys, mask):
     """queries `[B, Q, D]`, keys `[B, K, D]`, mask bool `[B, Q, K]` -> `[B, Q, D]`."""
     width = self.num_heads * self.key_size
+    pre = self.norm == "pre"
+    if pre:
+      self_attention = keys is queries
+      queries_in = nn.LayerNorm()(queries)
+      keys_in = queries_in if self_attention else nn.LayerNorm()(keys)
+    else:
+      queries_in, keys_in = queries, keys
     attended = nn.MultiHeadDotProductAttention(
         num_heads=self.num_heads, qkv_features=width, out_features=width)(
-            queries, keys, mask=mask[..., None, :, :])
+            queries_in, keys_in, mask=mask[..., None, :, :])
     # A query whose keys are all masked attends uniformly to garbage: zero its update instead.
     attended = jnp.where(jnp.any(mask, axis=-1, keepdims=True), attended, 0.0)
-    x = nn.LayerNorm()(queries + attended)
-    hidden = nn.Dense(self.mlp_ratio * width)(x)
-    return nn.LayerNorm()(x + nn.Dense(width)(nn.gelu(hidden)))
+    x = queries + attended
+    if not pre:
+      x = nn.LayerNorm()(x)
+    hidden = nn.Dense(self.mlp_ratio * width)(nn.LayerNorm()(x) if pre else x)
+    x = x + nn.Dense(width)(nn.gelu(hidden))
+    return x if pre else nn.LayerNorm()(x)
 
 
 class BinPackNetwork(nn.Module):
@@ -38,12 +53,18 @@ class BinPackNetwork(nn.Module):
   it can hold, and back). The policy is bilinear, `logits[e, i] = <ems_h[e], item_h[i]>`,
   flattened row-major to `E * I` logits; the value is an MLP over mean-pooled tokens with a
   sigmoid, since BinPack returns are utilizations in [0, 1].
+
+  `norm` places the blocks' layer norms. Post-norm is the default: with 2 layers it learned
+  faster than pre-norm (12-minute distill runs: 0.911 against 0.896 greedy), but with 3 layers
+  it did not learn at all (value loss stuck at 0.12), while pre-norm (plus a final norm of each
+  token stream) trains at depth 3.
   """
 
   num_layers: int = 2
   num_heads: int = 2
   key_size: int = 16
   mlp_ratio: int = 2
+  norm: str = "post"
 
   @nn.compact
   def __call__(self, observation) -> PolicyValue:
@@ -60,7 +81,8 @@ class BinPackNetwork(nn.Module):
 
     ems_x = nn.Dense(width, name="ems_embed")(ems_features.astype(jnp.float32))
     item_x = nn.Dense(width, name="item_embed")(item_features.astype(jnp.float32))
-    block = lambda name: AttentionBlock(self.num_heads, self.key_size, self.mlp_ratio, name=name)
+    block = lambda name: AttentionBlock(self.num_heads, self.key_size, self.mlp_ratio, self.norm,
+                                         name=name)
     for layer in range(self.num_layers):
       ems_x = block(f"ems_self_{layer}")(
           ems_x, ems_x, ems_valid[..., :, None] & ems_valid[..., None, :])
@@ -69,6 +91,9 @@ class BinPackNetwork(nn.Module):
       new_ems = block(f"ems_cross_{layer}")(ems_x, item_x, action_mask)
       item_x = block(f"item_cross_{layer}")(item_x, ems_x, jnp.swapaxes(action_mask, -1, -2))
       ems_x = new_ems
+    if self.norm == "pre":
+      ems_x = nn.LayerNorm(name="ems_final_norm")(ems_x)
+      item_x = nn.LayerNorm(name="item_final_norm")(item_x)
 
     ems_h = nn.Dense(width, name="policy_ems")(ems_x)
     item_h = nn.Dense(width, name="policy_items")(item_x)

@@ -3,15 +3,16 @@ another, and scores the reference policies of multi-agent environments on the sa
 
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Optional, Sequence
 
 import jax
 
-from searchdistill.config import ConfigError, make_config, parse_overrides
+from searchdistill.config import ConfigError, load_config, make_config, parse_overrides
 from searchdistill.training.components import build
 from searchdistill.training.evaluation import eval_keys, summarize
-from searchdistill.training.loop import train
+from searchdistill.training.loop import changed_keys, train
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -50,9 +51,33 @@ def check_runs(configs):
   return configs
 
 
+def finished(config, run_dir: pathlib.Path) -> bool:
+  """Whether `run_dir`'s metrics record the end of `config`'s budget (iterations or minutes).
+
+  Runs measured in earlier sessions are kept as `config.yaml` and `metrics.jsonl` only (their
+  checkpoints stay behind), and a comparison must not train them again."""
+  metrics = run_dir / "metrics.jsonl"
+  if not (run_dir / "config.yaml").exists() or not metrics.exists():
+    return False
+  changed = changed_keys(load_config(run_dir / "config.yaml"), config)
+  if changed:
+    raise ConfigError(f"{run_dir} holds a run with other settings ({', '.join(changed)}) "
+                      "than this comparison's; use another --out")
+  lines = metrics.read_text().splitlines()
+  if not lines:
+    return False
+  last = json.loads(lines[-1])
+  return (last["iteration"] >= config.max_num_iters
+          or (config.minutes > 0 and last["train_seconds"] >= config.minutes * 60))
+
+
 def run_comparison(runs, *, show_progress: bool = True) -> None:
-  """Trains each planned run in turn; a run that already finished is resumed, not redone."""
-  for config, run_dir in runs:
+  """Trains each planned run in turn; a run that already finished is skipped, and one with a
+  checkpoint is resumed."""
+  done = [finished(config, run_dir) for config, run_dir in runs]  # Checks all before training.
+  for (config, run_dir), skip in zip(runs, done):
+    if skip:
+      continue
     resume = (run_dir / "checkpoints").exists()
     train(config, run_dir, resume=resume, show_progress=show_progress)
 

@@ -82,10 +82,19 @@ def learning_rate_scale(config, progress: chex.Array) -> chex.Array:
   return jnp.float32(1.0)
 
 
+def _symmetric_views(env, batch_size: int):
+  """`views(observations [batch_size], key) -> observations`: each sample seen as one of the
+  environment's equivalent instances, drawn with its own key."""
+  view = jax.vmap(env.symmetric_view)
+  return lambda observations, key: view(observations, jax.random.split(key, batch_size))
+
+
 def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
-                minibatches: int):
+                minibatches: int, views=None):
   """`learn(params, opt_state, samples, key, lr_scale) -> (params, opt_state, losses, steps)`:
-  `num_epochs` epochs of `minibatches` SGD steps each (see `make_iteration`)."""
+  `num_epochs` epochs of `minibatches` SGD steps each (see `make_iteration`); with `views`
+  (see `_symmetric_views`), every minibatch is seen through fresh symmetric views, which the
+  algorithm's `reobserve` turns into samples."""
   early_stop = algorithm.early_stop_key if config.target_kl > 0 else None
 
   def sgd_step(params, opt_state, samples, lr_scale):
@@ -96,18 +105,25 @@ def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
     return optax.apply_updates(params, updates), opt_state, aux
 
   def learn(params, opt_state, samples, key, lr_scale):
+    params_before = params
     aux_shape = jax.eval_shape(lambda: algorithm.loss(params, samples)[1])
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
 
     def epoch(carry, epoch_key):
       indices, weights = _minibatch_plan(samples.weight, epoch_key, config.training_batch_size,
                                          minibatches)
+      # Derived from the shuffle's key (not split from it) so that runs without views keep
+      # their shuffles bit for bit.
+      view_keys = jax.random.split(jax.random.fold_in(epoch_key, 1), minibatches)
 
       def minibatch(carry, plan):
         params, opt_state, stopped = carry
-        idx, weight = plan
+        idx, weight, view_key = plan
         batch = parallel.shard_batch(
             jax.tree.map(lambda x: x[idx], samples)._replace(weight=weight))
+        if views is not None:
+          batch = algorithm.reobserve(params_before, batch,
+                                      views(batch.observation, view_key))
         run = (jnp.sum(weight) > 0) & ~stopped
         params, opt_state, aux = jax.lax.cond(
             run, sgd_step, lambda p, o, b, s: (p, o, zeros), params, opt_state, batch, lr_scale)
@@ -115,7 +131,7 @@ def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
           stopped = stopped | (run & (aux[early_stop] > config.target_kl))
         return (params, opt_state, stopped), (aux, run)
 
-      return jax.lax.scan(minibatch, carry, (indices, weights))
+      return jax.lax.scan(minibatch, carry, (indices, weights, view_keys))
 
     (params, opt_state, _), (aux, ran) = jax.lax.scan(
         epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.num_epochs))
@@ -145,12 +161,16 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
   follows it. Each of `num_epochs` epochs makes as many minibatch SGD steps as one pass over
   a new iteration's steps would, on minibatches of a fresh shuffle of the algorithm's samples;
   minibatches with no real sample are skipped, and so is everything after the algorithm's
-  early-stop diagnostic exceeds `config.target_kl` (when that is positive).
+  early-stop diagnostic exceeds `config.target_kl` (when that is positive). With
+  `config.symmetric_views`, an environment with symmetries shows each minibatch sample as a
+  random one of its equivalent instances.
   """
   collect = parallel.per_shard_episodes(algorithm.collect)
   new_steps = env.max_episode_steps * config.rollout_batch_size
+  views = (_symmetric_views(env, config.training_batch_size)
+           if config.symmetric_views and env.symmetries > 1 else None)
   learn = _make_learn(config, algorithm, optimizer, parallel,
-                      math.ceil(new_steps / config.training_batch_size))
+                      math.ceil(new_steps / config.training_batch_size), views)
 
   def iteration(state: TrainState, progress=0.0):
     key, collect_key, learn_key = jax.random.split(state.key, 3)

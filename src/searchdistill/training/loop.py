@@ -59,13 +59,18 @@ def _check_finite(metrics: dict, params) -> None:
       raise NonFiniteError(f"parameter {jax.tree_util.keystr(path)} is not finite")
 
 
+def changed_keys(saved: Config, config: Config) -> list[str]:
+  """The keys in which `config` differs from a run's `saved` one, beyond what a resume may
+  change (`RESUMABLE_CHANGES`)."""
+  return [k for k in config.to_dict()
+          if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES]
+
+
 def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
   """Creates `out` for a new run, or checks it for a resume; never overwrites results."""
   config_path = out / "config.yaml"
   if resume:
-    saved = load_config(config_path)
-    changed = [k for k in config.to_dict()
-               if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES]
+    changed = changed_keys(load_config(config_path), config)
     if changed:
       raise ConfigError(f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
                         f"{', '.join(changed)} differ from {config_path}")
@@ -156,12 +161,13 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         seconds = time.perf_counter() - tick
         _check_finite(metrics, state.params)
-        step = int(state.iteration)
+        step, trained = int(state.iteration), train_seconds()
         record = {"iteration": step, **({} if done_here else {"devices": num_devices}),
                   "wall_seconds": time.perf_counter() - start,
-                  "train_seconds": train_seconds(), "env_steps": float(state.env_steps),
+                  "train_seconds": trained, "env_steps": float(state.env_steps),
                   "decisions_per_second": metrics["rollout/env_steps"] / seconds, **metrics}
-        is_last = step >= config.max_num_iters or train_seconds() >= budget
+        # The logged figure decides, so a comparison can tell a finished run from its log.
+        is_last = step >= config.max_num_iters or trained >= budget
         if config.eval_every and (step % config.eval_every == 0 or is_last):
           eval_start = time.perf_counter()
           last_eval = evaluate()
