@@ -1,0 +1,136 @@
+"""Can the student fit its teacher better, given more updates on the same search targets?
+
+Loads a trained distill run, freezes its network as the teacher (the training search over the
+true environment, as in the run), collects `--iterations` iterations of search targets from
+`rollout_batch_size` streams, keeps one stream in eight as a validation set, then trains the
+run's network (`--init run`) or a freshly initialized one (`--init fresh`) on the other
+streams' targets for `--epochs` epochs with the run's loss and Adam at a constant learning rate. After every epoch
+it prints the KL from the targets to the network on both sets and the greedy utilization on
+the held-out evaluation instances.
+
+If more epochs on the same targets raise greedy well above the run's figure, the online loop
+under-trains its student; if the validation KL stops falling while the training KL falls, the
+student needs more targets; if neither falls, the network or the targets' noise is the limit.
+
+  python benchmarks/offline_distillation.py RUN --iterations 20 --epochs 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from searchdistill.algorithms import distill
+from searchdistill.algorithms import streams as streams_lib
+from searchdistill.training.evaluate_cli import load_trained
+from searchdistill.training.evaluation import eval_keys, summarize
+
+
+def collect_targets(parts, params, iterations: int, seed: int):
+  """`(samples, validation)`: flat distill `Samples` of finished episodes, split by stream."""
+  config, env = parts.config, parts.env
+  algorithm = parts.algorithm()
+  num_streams, steps = config.rollout_batch_size, env.max_episode_steps
+  keys = jax.random.split(jax.random.key(seed), iterations + 1)
+  streams = jax.jit(jax.vmap(lambda k: streams_lib.start(env, k)))(
+      jax.random.split(keys[0], num_streams))
+  collect = jax.jit(algorithm.collect)
+  chunks = []
+  for i in range(iterations):
+    trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams),
+                                     streams)
+    chunks.append(jax.device_get(trajectory))
+  trajectory = jax.tree.map(lambda *xs: np.concatenate(xs), *chunks)
+  history = distill.empty_history(env, num_streams, iterations * steps)
+  samples, _ = distill.make_samples(history, trajectory, config.discount)
+  stream_of_sample = np.tile(np.arange(num_streams), iterations * steps)
+  held_out = stream_of_sample % 8 == 7
+  pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0],
+                                   samples)
+  return pick(~held_out), pick(held_out)
+
+
+def make_epoch(parts, optimizer, batch_size: int):
+  loss = lambda params, batch: distill.loss_fn(
+      params, parts.network, batch, value_loss_weight=parts.config.value_loss_weight)
+
+  @jax.jit
+  def epoch(params, opt_state, samples, key):
+    num = samples.weight.shape[0] // batch_size * batch_size
+    order = jax.random.permutation(key, samples.weight.shape[0])[:num].reshape(-1, batch_size)
+
+    def step(carry, idx):
+      params, opt_state = carry
+      grads, aux = jax.grad(loss, has_aux=True)(params, jax.tree.map(lambda x: x[idx], samples))
+      updates, opt_state = optimizer.update(grads, opt_state, params)
+      return (optax.apply_updates(params, updates), opt_state), aux
+
+    (params, opt_state), aux = jax.lax.scan(step, (params, opt_state), order)
+    return params, opt_state, jax.tree.map(jnp.mean, aux)
+
+  @jax.jit
+  def kl_sums(params, chunk):
+    _, aux = loss(params, chunk)
+    count = jnp.sum(chunk.weight)
+    return (aux["policy_loss"] - aux["target_entropy"]) * count, count
+
+  def kl(params, samples, chunk_size=2048):
+    """Mean KL over all samples, in chunks (one pass over 25k would hold GBs of attention)."""
+    total, count = 0.0, 0.0
+    for begin in range(0, samples.weight.shape[0], chunk_size):
+      chunk = jax.tree.map(lambda x: x[begin:begin + chunk_size], samples)
+      if chunk.weight.shape[0] < chunk_size:  # Pad so that one compiled shape serves all.
+        pad = chunk_size - chunk.weight.shape[0]
+        chunk = jax.tree.map(lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:],
+                                                                   x.dtype)]), chunk)
+      chunk_total, chunk_count = kl_sums(params, chunk)
+      total, count = total + float(chunk_total), count + float(chunk_count)
+    return total / max(count, 1.0)
+
+  return epoch, kl
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("run", help="a distill run directory or checkpoint")
+  parser.add_argument("--iterations", type=int, default=20)
+  parser.add_argument("--epochs", type=int, default=8)
+  parser.add_argument("--init", choices=("run", "fresh"), default="run")
+  parser.add_argument("--learning-rate", type=float, default=None)
+  parser.add_argument("--seed", type=int, default=1)
+  args = parser.parse_args()
+  parts, state, _ = load_trained(args.run)
+  teacher = state.params
+  start = time.perf_counter()
+  samples, validation = collect_targets(parts, teacher, args.iterations, args.seed)
+  print(f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation "
+        f"targets in {time.perf_counter() - start:.0f} s")
+  params = teacher
+  if args.init == "fresh":
+    example = jax.tree.map(lambda x: x[:1], samples.observation)
+    params = parts.network.init(jax.random.key(args.seed), example)
+  config = parts.config
+  # Constant learning rate: the question is what more updates on fixed targets can reach.
+  optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                          optax.adam(args.learning_rate or config.learning_rate))
+  opt_state = optimizer.init(params)
+  epoch, kl = make_epoch(parts, optimizer, config.training_batch_size)
+  greedy = parts.evaluator(0)
+  keys = eval_keys(config.eval_batch_size)
+  report = lambda e: print(
+      f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
+      f"{float(kl(params, validation)):.3f}  greedy "
+      f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}", flush=True)
+  report(0)
+  for e in range(1, args.epochs + 1):
+    params, opt_state, _ = epoch(params, opt_state, samples, jax.random.key(100 + e))
+    report(e)
+
+
+if __name__ == "__main__":
+  main()
