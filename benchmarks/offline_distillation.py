@@ -18,8 +18,8 @@ To compare students on the same targets, keep them in a file (`--targets`: writt
 first run, read afterwards) and give each student's network settings (`--student`, which
 starts it fresh):
 
-  python benchmarks/offline_distillation.py RUN --targets /tmp/t.pkl --epochs 16
-  python benchmarks/offline_distillation.py RUN --targets /tmp/t.pkl --epochs 16 \
+  python benchmarks/offline_distillation.py RUN --targets runs/targets.pkl --epochs 16
+  python benchmarks/offline_distillation.py RUN --targets runs/targets.pkl --epochs 16 \
       --student transformer_key_size=32
 """
 
@@ -108,17 +108,22 @@ def make_epoch(parts, network, optimizer, batch_size: int):
 
 
 def targets(parts, teacher, args):
-  """The training and validation targets: read from `args.targets` if it exists, else
-  collected with the teacher (and written there when a path is given)."""
+  """The training and validation targets: read from `args.targets` if it holds targets of
+  the same run, iterations and seed, else collected with the teacher (and written there
+  when a path is given). Targets of another collection are refused, never reused."""
+  source = dict(run=os.path.abspath(args.run), iterations=args.iterations, seed=args.seed)
   if args.targets and os.path.exists(args.targets):
     with open(args.targets, "rb") as f:
-      return pickle.load(f)
+      saved = pickle.load(f)
+    if saved.get("source") != source:
+      raise SystemExit(f"{args.targets} holds targets of {saved.get('source')}, not {source}")
+    return saved["targets"]
   start = time.perf_counter()
   collected = collect_targets(parts, teacher, args.iterations, args.seed)
   print(f"collected in {time.perf_counter() - start:.0f} s")
   if args.targets:
     with open(args.targets, "wb") as f:
-      pickle.dump(jax.device_get(collected), f)
+      pickle.dump({"source": source, "targets": jax.device_get(collected)}, f)
   return collected
 
 
