@@ -22,8 +22,8 @@ import argparse
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from common import filled_replay, median_seconds
+
 from searchdistill.config import make_config
 from searchdistill.training import muzero_learner
 from searchdistill.training.components import build

@@ -13,11 +13,12 @@ AdamW) of a preset, in one process on the same filled replay, and prints medians
 from __future__ import annotations
 
 import argparse
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from common import filled_replay, median_seconds
+
 from searchdistill.config import make_config, parse_overrides
 from searchdistill.training import muzero_learner
 from searchdistill.training.components import build

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import mctx
 
 from searchdistill.config import make_config, parse_overrides
-from searchdistill.search import evaluate_states, make_search
+from searchdistill.search import evaluate_states
 from searchdistill.training.components import build
 
 

@@ -5,6 +5,7 @@ run (CLI tests start child processes with one device; see helpers.child_env).
 """
 
 import os
+
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                              + " --xla_force_host_platform_device_count=2").strip()

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import jax
 import pytest
 
 from searchdistill.cli import main
@@ -45,9 +46,9 @@ def tiny_run(tmp_path_factory):
 
 
 def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
-  lines = [json.loads(l) for l in (tiny_run / "metrics.jsonl").read_text().splitlines()]
-  assert [l["iteration"] for l in lines] == [1, 2]
-  assert lines[0]["devices"] == 1 and "devices" not in lines[1]
+  lines = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+  assert [line["iteration"] for line in lines] == [1, 2]
+  assert lines[0]["devices"] == jax.device_count() and "devices" not in lines[1]
   for key in ("wall_seconds", "env_steps", "decisions_per_second", "rollout/avg_return",
               "train/policy_loss", "train/value_loss", "eval/greedy/mean", "eval/search/mean"):
     assert key in lines[-1]

@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import sys
 
 from searchdistill.config import ConfigError, load_config, make_config, parse_overrides
@@ -88,7 +89,8 @@ def _train_config(args):
     out = pathlib.Path(args.out)
   else:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"{config.env.replace('/', '-')}_{config.algo}_s{config.seed}_{stamp}"
+    env_name = re.sub(r"[^A-Za-z0-9._-]", "-", config.env)
+    name = f"{env_name}_{config.algo}_s{config.seed}_{stamp}"
     out = pathlib.Path("runs") / name
   return config, out
 
@@ -178,7 +180,11 @@ def _run_compare(args) -> int:
     raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
   overrides = parse_overrides(args.overrides)
   from searchdistill.training.compare import (
-      check_runs, plan_configs, reference_scores, run_comparison)
+    check_runs,
+    plan_configs,
+    reference_scores,
+    run_comparison,
+  )
   from searchdistill.viz.report import plot_comparison, write_report
   out = pathlib.Path(args.out)
   configs = plan_configs(env=args.env, algos=args.algos, seeds=args.seeds, minutes=args.minutes,

@@ -16,7 +16,8 @@ import difflib
 import math
 import types
 import typing
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -29,8 +30,8 @@ class ConfigError(ValueError):
   """A configuration problem, reported to the user as a single line."""
 
 
-def _field(default: Any, help: str, *, low: Optional[float] = None,
-           high: Optional[float] = None, choices: Optional[tuple] = None):
+def _field(default: Any, help: str, *, low: float | None = None,
+           high: float | None = None, choices: tuple | None = None):
   return dataclasses.field(
       default=default,
       metadata=dict(help=help, low=low, high=high, choices=choices))
@@ -351,7 +352,7 @@ def _check_field(name: str, value: Any) -> None:
     raise ConfigError(f"{name} must be <= {meta['high']}, got {value}")
 
 
-def make_config(preset: str = "cpu", overrides: Optional[Mapping[str, Any]] = None) -> Config:
+def make_config(preset: str = "cpu", overrides: Mapping[str, Any] | None = None) -> Config:
   """Builds a validated config: the preset's values, then `overrides` on top.
 
   Args:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from searchdistill.algorithms import muzero
-from searchdistill.networks.value_transform import Support
 from searchdistill.networks.muzero import MuZeroNetwork
+from searchdistill.networks.value_transform import Support
 from searchdistill.search.learned_model import make_learned_search
 
 SUPPORT = Support.symmetric(6)

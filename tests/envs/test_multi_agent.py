@@ -6,8 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from searchdistill.algorithms.reference_policies import (
-    random_joint_action, scripted_spread_action)
+from searchdistill.algorithms.reference_policies import random_joint_action, scripted_spread_action
 from searchdistill.envs import EnvError
 from searchdistill.envs.multi_agent import JaxMARLEnvironment
 

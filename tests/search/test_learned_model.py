@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from searchdistill.networks.value_transform import Support
 from searchdistill.networks.muzero import MuZeroNetwork
+from searchdistill.networks.value_transform import Support
 from searchdistill.search.learned_model import make_learned_search
 
 SUPPORT = Support.symmetric(5)

@@ -15,6 +15,7 @@ DEVICE = jax.local_devices()[:1]
 def assert_renders(parts, params, path, *, simulations):
   """The run's agent plays one episode into a GIF showing every state for 100 ms."""
   from PIL import Image
+
   from searchdistill.viz import play_episode, write_gif
   episode = play_episode(parts, params, key=jax.random.key(0), simulations=simulations)
   write_gif(parts, episode, str(path))
@@ -81,6 +82,7 @@ def test_build__muzero_rejects_a_replay_too_small_for_a_window():
 
 def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
   import jax.numpy as jnp
+
   from searchdistill.training.evaluation import eval_keys, summarize
   from searchdistill.training.muzero_learner import make_episode_evaluator
   config = make_config("cpu", {"algo": "muzero", "training_batch_size": 64, "eval_every": 0})

@@ -13,7 +13,7 @@ from searchdistill.training.components import build
 from searchdistill.training.learner import make_iteration
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _one_iteration(devices, **overrides):
   config = make_config("tiny", overrides)
   parts = build(config, devices)

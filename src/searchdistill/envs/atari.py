@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.extras import require
 
 # The 26 games of Atari 100K, with the random-policy and human scores that define the
 # human-normalized score (score - random) / (human - random) (DQN / Rainbow conventions).
@@ -97,6 +98,7 @@ class AtariEnvironment:
   def __init__(self, env_id: str, *, color: str = "gray", frame_skip: int = 4,
                noop_max: int = 30, screen_size: int = 96, frame_stack: int = 4,
                max_episode_frames: int = 108_000, fire_reset: bool = True):
+    require("ale_py", f"env={env_id}")
     from ale_py import roms
     match = _ID.match(env_id)
     if not match:
@@ -131,7 +133,7 @@ class AtariEnvironment:
     ale.loadROM(self.rom_path)
     return ale
 
-  def vector(self, num_envs: int, seed: int, *, training: bool) -> "AtariVector":
+  def vector(self, num_envs: int, seed: int, *, training: bool) -> AtariVector:
     """`num_envs` games seeded from `seed`; `training` turns on reward clipping and
     life-loss terminals."""
     return AtariVector(self, num_envs, seed, training=training)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
 from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.extras import installed, require
+
+# gymnax's own families, recognised without gymnax so that a core install can say which extra
+# an id needs.
+_GYMNAX_SUFFIXES = ("-MinAtar", "-bsuite", "-misc")
+_GYMNAX_CLASSIC = ("CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0",
+                   "MountainCarContinuous-v0")
 
 
 def gymnax_ids() -> list[str]:
@@ -22,6 +28,8 @@ class GymnaxEnvironment:
   """
 
   def __init__(self, env_id: str):
+    require("gymnax", f"env={env_id}")
+    require("six", f"env={env_id}")
     import gymnax
     if env_id not in gymnax.registered_envs:
       raise EnvError(f"unknown gymnax environment {env_id!r}")
@@ -52,4 +60,6 @@ class GymnaxEnvironment:
 
 
 def is_gymnax_id(env_id: str) -> bool:
+  if not installed("gymnax"):
+    return env_id.endswith(_GYMNAX_SUFFIXES) or env_id in _GYMNAX_CLASSIC
   return env_id in gymnax_ids()

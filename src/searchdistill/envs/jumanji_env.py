@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from typing import Any
 
 import chex
 import jax
@@ -29,6 +28,7 @@ def _make_jumanji(env_id: str):
     raise EnvError(f"unknown environment id '{env_id}'{hint}")
   if env_id.startswith("BinPack"):
     from jumanji.registration import _REGISTRY
+
     from searchdistill.envs.binpack_fast import FastBinPack
     return FastBinPack(**_REGISTRY[env_id].kwargs)
   return jumanji.make(env_id)

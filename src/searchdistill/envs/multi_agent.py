@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
 from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.extras import require
 
 
 def is_jaxmarl_id(env_id: str) -> bool:
@@ -40,10 +41,11 @@ class JaxMARLEnvironment:
   """
 
   def __init__(self, env_id: str, **kwargs):
-    import jaxmarl  # Imported here: building the CLI must not pay for it.
     if not is_jaxmarl_id(env_id):
       raise EnvError(f"{env_id!r} is not a supported JaxMARL id (MPE ids such as "
                      "'MPE_simple_spread_v3' are)")
+    require("jaxmarl", f"env={env_id}")
+    import jaxmarl  # Imported here: building the CLI must not pay for it.
     try:
       self._env = jaxmarl.make(env_id, **kwargs)
     except (ValueError, KeyError) as e:

@@ -3,8 +3,8 @@
 from searchdistill.networks.binpack import BinPackNetwork
 from searchdistill.networks.heads import PolicyValue, mask_logits
 from searchdistill.networks.mlp import MLPNetwork
-from searchdistill.networks.muzero import MuZeroNetwork
 from searchdistill.networks.multi_agent_muzero import MultiAgentMuZeroNetwork
+from searchdistill.networks.muzero import MuZeroNetwork
 
 
 def make_network(config, env):

@@ -58,7 +58,7 @@ class Support:
     return jnp.linspace(self.low, self.high, self.num_atoms)
 
   @classmethod
-  def symmetric(cls, size: int) -> "Support":
+  def symmetric(cls, size: int) -> Support:
     """Integers -size..size (MuZero's Atari support is size 300)."""
     return cls(low=-float(size), high=float(size), num_atoms=2 * size + 1)
 

@@ -9,10 +9,10 @@ a valid root action; below the root the model's own policy decides.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import chex
-import jax
 import jax.numpy as jnp
 import mctx
 

@@ -23,7 +23,8 @@ other agents' argmax at the root is masked too); below the root the model knows 
 from __future__ import annotations
 
 import itertools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import chex
 import jax
@@ -162,7 +163,7 @@ def make_multi_agent_planner(
       prior = jnp.sum(jnp.take_along_axis(
           log_policy[:, None], table[None, :, :, None], axis=-1)[..., 0], axis=-1)
       return jnp.broadcast_to(table, (b,) + table.shape), prior
-    candidates = jax.vmap(lambda k, l: _sample_joint(k, l, num_samples))(keys, logits)
+    candidates = jax.vmap(lambda k, row: _sample_joint(k, row, num_samples))(keys, logits)
     return candidates, jnp.zeros((b, num_samples))
 
   def plan(params, key: chex.PRNGKey, observations: chex.Array,

@@ -10,7 +10,7 @@ time and the metrics line count, so a checkpoint can be evaluated or resumed on 
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Optional
+from typing import Any
 
 import jax
 import jax.numpy as jnp

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import jax
 
@@ -26,7 +26,7 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 
 def plan_configs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out,
-                 variants: Optional[Sequence[str]] = None):
+                 variants: Sequence[str] | None = None):
   """`(config, run_dir)` pairs, every config checked on its own (nothing touches devices).
 
   Each variant (comma-separated `key=value` overrides) is one more run per algorithm and

@@ -8,18 +8,22 @@ import jax
 import jax.numpy as jnp
 
 from searchdistill.algorithms import distill, ppo
-from searchdistill.networks.value_transform import Support
 from searchdistill.config import Config, ConfigError, check_runtime
-from searchdistill.envs import (
-    EnvError, Environment, make_environment, make_stream_environment)
+from searchdistill.envs import EnvError, Environment, make_environment, make_stream_environment
+from searchdistill.extras import require
 from searchdistill.networks import make_network
+from searchdistill.networks.value_transform import Support
 from searchdistill.search import make_search
 from searchdistill.search.learned_model import LearnedSearchOutput, make_learned_search
 from searchdistill.search.multi_agent import make_multi_agent_planner
 from searchdistill.training import muzero_learner
 from searchdistill.training.evaluation import make_evaluator
 from searchdistill.training.learner import (
-    TrainState, init_train_state, make_iteration, state_shardings)
+  init_train_state,
+  make_iteration,
+  state_shardings,
+)
+from searchdistill.training.logging import LOGGER_MODULES
 from searchdistill.training.sharding import DataParallel
 
 
@@ -148,11 +152,15 @@ class Components(NamedTuple):
 def build(config: Config, devices=None) -> Components:
   """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
   parallel = DataParallel(devices)
+  if config.logger in LOGGER_MODULES:
+    require(LOGGER_MODULES[config.logger], f"logger={config.logger}")
   if config.algo == "muzero":
     try:
       env = make_stream_environment(config.env, atari_color=config.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
+    if config.num_actors:
+      require("ray", f"num_actors={config.num_actors}")
     if config.num_actors and getattr(env, "host_side", False):
       raise ConfigError(f"num_actors={config.num_actors}: the Ray actors step JAX "
                         f"environments (MinAtar or MPE ids), not {config.env}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np

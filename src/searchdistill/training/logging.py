@@ -9,13 +9,17 @@ import json
 import math
 import os
 import pathlib
-from typing import Optional
+
+from searchdistill.extras import require
+
+# The optional backends and the module each needs (each its own extra).
+LOGGER_MODULES = {"tensorboard": "tensorboardX", "wandb": "wandb"}
 
 
 class MetricsLog:
   """Appends one JSON object per iteration to `RUN/metrics.jsonl` and forwards to a backend."""
 
-  def __init__(self, run_dir, backend: str = "jsonl", config: Optional[dict] = None):
+  def __init__(self, run_dir, backend: str = "jsonl", config: dict | None = None):
     self.path = pathlib.Path(run_dir) / "metrics.jsonl"
     self._file = open(self.path, "a", buffering=1)
     self._backend = _open_backend(backend, pathlib.Path(run_dir), config or {})
@@ -72,13 +76,32 @@ class _TensorBoard:
     self._writer.close()
 
 
+def wandb_mode(environ=os.environ, netrc_path=None) -> str | None:
+  """The W&B mode a run uses: the user's `WANDB_MODE` when set; otherwise W&B's own default
+  (online, `None` here) when a login exists (`WANDB_API_KEY` or a `wandb login` entry in
+  `~/.netrc`), and "offline" when none does, so a run never stops at a login prompt."""
+  if environ.get("WANDB_MODE"):
+    return environ["WANDB_MODE"]
+  if environ.get("WANDB_API_KEY"):
+    return None
+  path = pathlib.Path(netrc_path or environ.get("NETRC") or pathlib.Path.home() / ".netrc")
+  try:
+    logged_in = "api.wandb.ai" in path.read_text()
+  except OSError:
+    logged_in = False
+  return None if logged_in else "offline"
+
+
 class _WandB:
   def __init__(self, run_dir: pathlib.Path, config: dict):
-    os.environ.setdefault("WANDB_DIR", str(run_dir))
-    os.environ.setdefault("WANDB_MODE", "offline")
     import wandb
-    self._run = wandb.init(project="searchdistill", config=config, dir=str(run_dir),
-                           reinit="finish_previous")
+    mode = wandb_mode()
+    if mode == "offline" and not os.environ.get("WANDB_MODE"):
+      print("logger=wandb: no W&B login found, logging offline (sync later with `wandb sync`)")
+    # The run's own folder unless the user chose one.
+    directory = os.environ.get("WANDB_DIR", str(run_dir))
+    self._run = wandb.init(project=os.environ.get("WANDB_PROJECT", "searchdistill"),
+                           config=config, dir=directory, mode=mode, reinit="finish_previous")
 
   def __call__(self, record: dict) -> None:
     self._run.log({k: v for k, v in record.items() if k != "iteration"},
@@ -91,12 +114,8 @@ class _WandB:
 def _open_backend(name: str, run_dir: pathlib.Path, config: dict):
   if name == "jsonl":
     return None
-  try:
-    return _TensorBoard(run_dir) if name == "tensorboard" else _WandB(run_dir, config)
-  except ImportError:
-    package = "tensorboardX" if name == "tensorboard" else "wandb"
-    raise RuntimeError(f"logger={name} needs the '{package}' package: "
-                       f"pip install 'searchdistill[{name}]'") from None
+  require(LOGGER_MODULES[name], f"logger={name}")
+  return _TensorBoard(run_dir) if name == "tensorboard" else _WandB(run_dir, config)
 
 
 def training_minutes(record: dict) -> float:

@@ -6,7 +6,6 @@ import math
 import pathlib
 import signal
 import time
-from typing import Optional
 
 import jax
 import numpy as np
@@ -17,7 +16,6 @@ from searchdistill.training.components import build
 from searchdistill.training.evaluation import eval_keys, summarize
 from searchdistill.training.logging import MetricsLog
 from searchdistill.training.progress import Progress
-
 
 # A resumed run may get a new budget (or a new log sink); anything else would change the run.
 RESUMABLE_CHANGES = ("max_num_iters", "minutes", "logger", "eval_every", "checkpoint_every")
@@ -31,7 +29,7 @@ class _StopRequest:
   """Turns SIGINT/SIGTERM into a flag checked between iterations."""
 
   def __init__(self):
-    self.signal_name: Optional[str] = None
+    self.signal_name: str | None = None
     self._previous = {}
 
   def __enter__(self):
@@ -82,7 +80,7 @@ def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
 
 
 def train(config: Config, out, *, resume: bool = False, devices=None,
-          show_progress: bool = True, stop_after: Optional[int] = None) -> dict:
+          show_progress: bool = True, stop_after: int | None = None) -> dict:
   """Trains until `max_num_iters`, the `minutes` budget, or a stop signal.
 
   Args:

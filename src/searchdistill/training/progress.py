@@ -17,7 +17,8 @@ class Progress:
 
   def __enter__(self):
     if self._enabled:
-      from rich.progress import BarColumn, Progress as RichProgress, TextColumn
+      from rich.progress import BarColumn, TextColumn
+      from rich.progress import Progress as RichProgress
       self._bar = RichProgress(
           TextColumn("iter {task.completed}/{task.total}"), BarColumn(),
           TextColumn("{task.fields[status]}"), transient=False)

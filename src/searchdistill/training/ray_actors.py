@@ -51,6 +51,7 @@ class ReplayServer:
 
   def __init__(self, config: dict, buffer: Any):
     import jax
+
     from searchdistill import replay
     from searchdistill.config import make_config
     from searchdistill.training.muzero_learner import window_length
@@ -120,6 +121,7 @@ class CollectingActor:
 
   def __init__(self, config: dict, index: int, store, replay):
     import jax
+
     from searchdistill.config import make_config
     from searchdistill.training.components import build
     from searchdistill.training.muzero_learner import make_collect

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import pathlib
 import statistics
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
 
 
 def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
-                 references: Optional[dict] = None) -> str:
+                 references: dict | None = None) -> str:
   """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
   per run, the final score +- stderr across its evaluation episodes; then the reference
   policies (`name -> summarize(...)` dict) on the same episodes."""
@@ -66,7 +66,7 @@ def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
         f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}"))
   lines += ["", "Per run: mean +- standard error across the evaluation episodes.", "",
             "| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
-  for label, runs in groups.items():
+  for runs in groups.values():
     for run_dir, r in runs:
       def fmt(kind):
         mean, stderr = _final(r, f"eval/{kind}/mean"), _final(r, f"eval/{kind}/stderr")
@@ -86,7 +86,7 @@ def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
   return text
 
 
-def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = None) -> None:
+def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None) -> None:
   """Score against training time and env steps, greedy (solid) and with search (dashed):
   mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
   import matplotlib
@@ -113,7 +113,7 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = No
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   axes[0].set_ylabel("score on held-out episodes")
-  for index, (name, score) in enumerate((references or {}).items()):
+  for name, score in (references or {}).items():
     for axis in axes:
       axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
     axes[0].text(0.01, score["mean"], f" {name}", transform=axes[0].get_yaxis_transform(),
