@@ -1,8 +1,11 @@
 """The Ray actor-learner: two actors on a local Ray instance, checkpoints, resume, shutdown."""
 
+import time
+
 import jax
 import numpy as np
 import pytest
+import ray
 
 from searchdistill.config import ConfigError, make_config
 from searchdistill.training import checkpoint as ckpt
@@ -27,7 +30,6 @@ def ray_run(tmp_path_factory):
 
 
 def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
-  import ray
   out, summary = ray_run
   assert summary["iteration"] == 3
   records = read_metrics(out)
@@ -38,6 +40,49 @@ def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
     assert np.isfinite(record["train/policy_loss"])
   assert records[-1]["env_steps"] > 0
   assert not ray.is_initialized()   # the run started Ray, so it stopped it too
+
+
+def test_ray_learner__reports_what_each_actor_did(ray_run):
+  _, summary = ray_run
+  reports = summary["actors"]
+  assert sorted(r["index"] for r in reports) == [0, 1]
+  assert sum(r["blocks"] for r in reports) > 0
+  assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
+
+
+def _wait_until(condition, timeout=300.0):
+  deadline = time.monotonic() + timeout
+  while not condition():
+    assert time.monotonic() < deadline, "timed out"
+    time.sleep(0.1)
+
+
+def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
+  # One actor, broadcast_every=1: after sending a block in which episodes ended, the actor
+  # fetches the store's latest parameters. It keeps at most one block in flight, so of the
+  # blocks the replay receives after a publication only the first can have been sent before
+  # it; MPE episodes (26 steps) end at most once per stream in a block, so once twice the
+  # streams' episodes have arrived, the actor has fetched after the publication.
+  config = _config(num_actors=1, rollout_batch_size=2)
+  parts = build(config, DEVICE)
+  state = parts.init_state()
+  learner = parts.iteration()
+  learner._start(state)
+  try:
+    published = jax.tree.map(lambda x: np.asarray(x) * 0.5, jax.device_get(state.params))
+    ray.get(learner._store.publish.remote(published, 7))
+    ray.get(learner._replay.drain_stats.remote())
+    episodes = [0.0]
+
+    def arrived(count):
+      episodes[0] += ray.get(learner._replay.drain_stats.remote())["episodes"]
+      return episodes[0] >= count
+
+    _wait_until(lambda: arrived(2 * config.rollout_batch_size))
+  finally:
+    reports = learner.close()
+  (report,) = reports
+  assert report["version"] == 7 and report["refreshes"] >= 1
 
 
 def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):

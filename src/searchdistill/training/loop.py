@@ -189,9 +189,12 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
           summary["stopped_by"] = stop.signal_name or ("budget" if is_last else "stop_after")
           break
   finally:
-    getattr(iteration, "close", lambda: None)()
+    # Distributed iterations report what each actor did (blocks, parameter refreshes).
+    actors = getattr(iteration, "close", lambda: None)()
     checkpointer.close()
     log.close()
+  if actors:
+    summary["actors"] = actors
   summary.update(iteration=int(state.iteration), wall_seconds=time.perf_counter() - start,
                  train_seconds=train_seconds(), **last_eval)
   return summary
