@@ -4,7 +4,9 @@ import jax
 import numpy as np
 import pytest
 
+from searchdistill import replay
 from searchdistill.config import make_config
+from searchdistill.training import muzero_learner
 from searchdistill.training.components import build
 
 DEVICE = jax.local_devices()[:1]
@@ -28,3 +30,22 @@ def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
   returns = parts.evaluator(2)(state.params, jax.random.split(jax.random.key(0), 2))
   assert returns.shape == (2,) and bool(np.all(np.asarray(returns) < 0))  # MPE pays distances
+  # What the planner stored is learnable: repeated updates on one replayed batch lower its
+  # loss (policy toward the planner's targets, value and reward toward the returns).
+  losses = _losses_of_repeated_updates(config, parts, state, num_updates=8)
+  assert losses[-1] < 0.9 * losses[0], losses
+
+
+def _losses_of_repeated_updates(config, parts, state, num_updates):
+  drawn = replay.sample(state.replay, jax.random.key(1), batch_size=config.training_batch_size,
+                        window=muzero_learner.window_length(config),
+                        alpha=config.priority_alpha, beta=1.0)
+  sgd_step = jax.jit(muzero_learner.make_sgd_step(
+      config, parts.network, parts.learned_search(training=True), parts.optimizer,
+      parts.support))
+  params, opt_state, losses = state.params, state.opt_state, []
+  for _ in range(num_updates):
+    params, opt_state, _, aux = sgd_step(params, opt_state, state.target_params, drawn.data,
+                                         drawn.weight, jax.random.key(2))
+    losses.append(sum(float(aux[name]) for name in muzero_learner.LOSS_NAMES))
+  return losses
