@@ -1,7 +1,8 @@
 """Shared test setup: two host devices, a persistent compilation cache and tiny shared pieces.
 
 The suite runs in-process on two forced CPU devices so data parallelism is exercised on every
-run (CLI tests start child processes with one device; see helpers.child_env).
+run. CLI tests run in this process (`tests.helpers.cli`); the few that need a process of
+their own (kills, signals) start children with one device (`tests.helpers.child_env`).
 """
 
 import os

@@ -23,6 +23,10 @@ def no_step():
   return _NoStep()
 
 
+def failing():
+  raise ValueError("no such board size")
+
+
 def test_knapsack__step_compiles_once():
   assert_step_compiles_once(Knapsack(), num_steps=4)
 
@@ -72,6 +76,8 @@ def test_cli__trains_an_environment_named_by_import_path(tmp_path):
     ("examples.nowhere:make_env", "cannot import 'examples.nowhere'"),
     ("examples.knapsack:make_bag", "'examples.knapsack' has no function 'make_bag'"),
     ("tests.test_own_environment:no_step", "the environment has no step"),
+    ("tests.test_own_environment:failing", "failing() raised ValueError: no such board size"),
+    (":make_env", "an import path is 'module:factory'"),
 ])
 def test_cli__a_bad_import_path_gets_one_clear_message(tmp_path, env, message):
   out = tmp_path / "run"

@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 from searchdistill import replay
@@ -30,22 +31,25 @@ def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
   returns = parts.evaluator(2)(state.params, jax.random.split(jax.random.key(0), 2))
   assert returns.shape == (2,) and bool(np.all(np.asarray(returns) < 0))  # MPE pays distances
-  # What the planner stored is learnable: repeated updates on one replayed batch lower its
-  # loss (policy toward the planner's targets, value and reward toward the returns).
-  losses = _losses_of_repeated_updates(config, parts, state, num_updates=8)
-  assert losses[-1] < losses[0], losses
+  # What the planner stored is learnable: repeated updates on one replayed batch lower the
+  # objective on it (policy toward the planner's targets, value and reward toward the returns).
+  losses = _objective_over_repeated_updates(config, parts, state, num_updates=8)
+  assert losses[-1] < 0.9 * losses[0], losses
 
 
-def _losses_of_repeated_updates(config, parts, state, num_updates):
+def _objective_over_repeated_updates(config, parts, state, num_updates):
   drawn = replay.sample(state.replay, jax.random.key(1), batch_size=config.training_batch_size,
                         window=muzero_learner.window_length(config),
                         alpha=config.priority_alpha, beta=1.0)
+  # A fresh optimizer at a fixed rate: the run's schedule has already decayed.
+  optimizer = optax.adam(1e-2)
   sgd_step = jax.jit(muzero_learner.make_sgd_step(
-      config, parts.network, parts.learned_search(training=True), parts.optimizer,
-      parts.support))
-  params, opt_state, losses = state.params, state.opt_state, []
+      config, parts.network, parts.learned_search(training=True), optimizer, parts.support))
+  params, opt_state, objective = state.params, optimizer.init(state.params), []
   for _ in range(num_updates):
     params, opt_state, _, aux = sgd_step(params, opt_state, state.target_params, drawn.data,
                                          drawn.weight, jax.random.key(2))
-    losses.append(sum(float(aux[name]) for name in muzero_learner.LOSS_NAMES))
-  return losses
+    objective.append(float(aux["policy_loss"]) + config.value_loss_weight
+                     * float(aux["value_loss"]) + float(aux["reward_loss"])
+                     + config.consistency_weight * float(aux["consistency_loss"]))
+  return objective

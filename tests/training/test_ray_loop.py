@@ -67,8 +67,8 @@ def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
   parts = build(config, DEVICE)
   state = parts.init_state()
   learner = parts.iteration()
-  learner._start(state)
   try:
+    learner._start(state)
     published = jax.tree.map(lambda x: np.asarray(x) * 0.5, jax.device_get(state.params))
     ray.get(learner._store.publish.remote(published, 7))
     ray.get(learner._replay.drain_stats.remote())

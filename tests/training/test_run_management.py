@@ -187,20 +187,26 @@ def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupt
                                rtol=1e-6)
 
 
-@pytest.mark.parametrize("environ, netrc, mode", [
-    ({"WANDB_MODE": "online"}, "", "online"),
-    ({"WANDB_MODE": "disabled", "WANDB_API_KEY": "k"}, "", "disabled"),
-    ({"WANDB_API_KEY": "k"}, "", None),
-    ({}, "machine api.wandb.ai\n  login user\n  password k\n", None),
-    ({}, "machine example.org\n", "offline"),
-    ({}, None, "offline"),
+@pytest.mark.parametrize("environ, netrc, settings, mode", [
+    ({"WANDB_MODE": "online"}, "", "", None),
+    ({"WANDB_API_KEY": "k"}, "", "", None),
+    ({}, "machine api.wandb.ai\n  login user\n  password k\n", "", None),
+    ({"WANDB_BASE_URL": "https://wandb.example.org"}, "machine wandb.example.org login u\n",
+     "", None),
+    ({"WANDB_BASE_URL": "https://wandb.example.org"}, "machine api.wandb.ai\n", "", "offline"),
+    ({}, "", "[default]\nmode = disabled\n", None),
+    ({}, "machine example.org\n", "[default]\nentity = me\n", "offline"),
+    ({}, None, None, "offline"),
 ])
-def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, mode):
+def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, settings, mode):
   from searchdistill.training.logging import wandb_mode
-  path = tmp_path / "netrc"
+  netrc_path, settings_path = tmp_path / "netrc", tmp_path / "settings"
   if netrc is not None:
-    path.write_text(netrc)
-  assert wandb_mode(environ, netrc_path=path) == mode
+    netrc_path.write_text(netrc)
+  if settings is not None:
+    settings_path.write_text(settings)
+  assert wandb_mode({"HOME": str(tmp_path), **environ}, netrc_path=netrc_path,
+                    settings_paths=[settings_path]) == mode
 
 
 def test_metrics_log__wandb_offline_writes_an_offline_run(tmp_path, monkeypatch):

@@ -6,18 +6,13 @@ import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
 from searchdistill.envs.jumanji_env import EnvError
-from searchdistill.extras import installed, require
+from searchdistill.extras import require
 
-# gymnax's own families, recognised without gymnax so that a core install can say which extra
-# an id needs.
+# gymnax's id families, recognised without importing gymnax (slow, and absent from a core
+# install, which must still say which extra an id needs).
 _GYMNAX_SUFFIXES = ("-MinAtar", "-bsuite", "-misc")
 _GYMNAX_CLASSIC = ("CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0",
                    "MountainCarContinuous-v0")
-
-
-def gymnax_ids() -> list[str]:
-  import gymnax
-  return list(gymnax.registered_envs)
 
 
 class GymnaxEnvironment:
@@ -60,6 +55,6 @@ class GymnaxEnvironment:
 
 
 def is_gymnax_id(env_id: str) -> bool:
-  if not installed("gymnax"):
-    return env_id.endswith(_GYMNAX_SUFFIXES) or env_id in _GYMNAX_CLASSIC
-  return env_id in gymnax_ids()
+  """Whether `env_id` names a gymnax environment, from its name alone: gymnax is imported
+  only to make one."""
+  return env_id.endswith(_GYMNAX_SUFFIXES) or env_id in _GYMNAX_CLASSIC

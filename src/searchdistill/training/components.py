@@ -149,18 +149,26 @@ class Components(NamedTuple):
     return jax.device_put(state, state_shardings(state, self.parallel))
 
 
-def build(config: Config, devices=None) -> Components:
-  """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
-  parallel = DataParallel(devices)
+def check_extras(config: Config) -> None:
+  """Raises `MissingExtraError` for a run-time feature of `config` whose extra is missing (the
+  environment's own extra is checked when it is made)."""
   if config.logger in LOGGER_MODULES:
     require(LOGGER_MODULES[config.logger], f"logger={config.logger}")
+  if config.num_actors:
+    require("ray", f"num_actors={config.num_actors}")
+
+
+def build(config: Config, devices=None) -> Components:
+  """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
+  if devices is None and config.algo == "muzero":
+    # Learned-model runs are not split over devices: on more they would only repeat the work.
+    devices = jax.local_devices()[:1]
+  parallel = DataParallel(devices)
   if config.algo == "muzero":
     try:
       env = make_stream_environment(config.env, atari_color=config.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
-    if config.num_actors:
-      require("ray", f"num_actors={config.num_actors}")
     if config.num_actors and getattr(env, "host_side", False):
       raise ConfigError(f"num_actors={config.num_actors}: the Ray actors step JAX "
                         f"environments (MinAtar or MPE ids), not {config.env}")

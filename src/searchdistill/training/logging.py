@@ -9,6 +9,8 @@ import json
 import math
 import os
 import pathlib
+import sys
+import urllib.parse
 
 from searchdistill.extras import require
 
@@ -76,28 +78,42 @@ class _TensorBoard:
     self._writer.close()
 
 
-def wandb_mode(environ=os.environ, netrc_path=None) -> str | None:
-  """The W&B mode a run uses: the user's `WANDB_MODE` when set; otherwise W&B's own default
-  (online, `None` here) when a login exists (`WANDB_API_KEY` or a `wandb login` entry in
-  `~/.netrc`), and "offline" when none does, so a run never stops at a login prompt."""
-  if environ.get("WANDB_MODE"):
-    return environ["WANDB_MODE"]
-  if environ.get("WANDB_API_KEY"):
+def wandb_mode(environ=os.environ, netrc_path=None, settings_paths=None) -> str | None:
+  """The mode a W&B run gets: `None` (W&B decides, from `WANDB_MODE`, its settings files and
+  the login) when the user chose a mode or is logged in, else "offline", so that a run never
+  stops at a login prompt.
+
+  Chosen: `WANDB_MODE`, or a `mode` in W&B's settings files (`wandb offline`, `wandb
+  disabled`). Logged in: `WANDB_API_KEY`, or a `~/.netrc` entry for the W&B host
+  (`WANDB_BASE_URL`, default api.wandb.ai) as `wandb login` writes it.
+  """
+  if environ.get("WANDB_MODE") or environ.get("WANDB_API_KEY"):
     return None
-  path = pathlib.Path(netrc_path or environ.get("NETRC") or pathlib.Path.home() / ".netrc")
-  try:
-    logged_in = "api.wandb.ai" in path.read_text()
-  except OSError:
-    logged_in = False
+  home = pathlib.Path(environ.get("HOME", pathlib.Path.home()))
+  config_dir = pathlib.Path(environ.get("WANDB_CONFIG_DIR", home / ".config" / "wandb"))
+  for path in settings_paths or (config_dir / "settings", pathlib.Path("wandb") / "settings"):
+    if any(line.replace(" ", "").startswith("mode=") for line in _lines(path)):
+      return None
+  host = urllib.parse.urlparse(environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+  netrc = netrc_path or environ.get("NETRC") or home / ".netrc"
+  logged_in = any(line.split()[:2] == ["machine", host] for line in _lines(netrc))
   return None if logged_in else "offline"
+
+
+def _lines(path) -> list[str]:
+  try:
+    return pathlib.Path(path).read_text().splitlines()
+  except OSError:
+    return []
 
 
 class _WandB:
   def __init__(self, run_dir: pathlib.Path, config: dict):
     import wandb
     mode = wandb_mode()
-    if mode == "offline" and not os.environ.get("WANDB_MODE"):
-      print("logger=wandb: no W&B login found, logging offline (sync later with `wandb sync`)")
+    if mode == "offline":
+      print("logger=wandb: no W&B login found, logging offline (upload later with "
+            "`wandb sync`)", file=sys.stderr)
     # The run's own folder unless the user chose one.
     directory = os.environ.get("WANDB_DIR", str(run_dir))
     self._run = wandb.init(project=os.environ.get("WANDB_PROJECT", "searchdistill"),

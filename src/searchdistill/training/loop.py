@@ -12,7 +12,7 @@ import numpy as np
 
 from searchdistill.config import Config, ConfigError, load_config, make_config
 from searchdistill.training import checkpoint as ckpt
-from searchdistill.training.components import build
+from searchdistill.training.components import build, check_extras
 from searchdistill.training.evaluation import eval_keys, summarize
 from searchdistill.training.logging import MetricsLog
 from searchdistill.training.progress import Progress
@@ -95,6 +95,7 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     a summary with the final iteration and evaluation.
   """
   out = pathlib.Path(out)
+  check_extras(config)
   parts = build(config, devices)  # Validates env id and combinations before compiling.
   if resume:
     ckpt.resolve(out)
