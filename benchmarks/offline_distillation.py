@@ -38,26 +38,26 @@ def collect_targets(parts, params, iterations: int, seed: int):
   num_streams, steps = config.rollout_batch_size, env.max_episode_steps
   keys = jax.random.split(jax.random.key(seed), iterations + 1)
   streams = jax.jit(jax.vmap(lambda k: streams_lib.start(env, k)))(
-      jax.random.split(keys[0], num_streams))
+    jax.random.split(keys[0], num_streams)
+  )
   collect = jax.jit(algorithm.collect)
   chunks = []
   for i in range(iterations):
-    trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams),
-                                     streams)
+    trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams), streams)
     chunks.append(jax.device_get(trajectory))
   trajectory = jax.tree.map(lambda *xs: np.concatenate(xs), *chunks)
   history = distill.empty_history(env, num_streams, iterations * steps)
   samples, _ = distill.make_samples(history, trajectory, config.discount)
   stream_of_sample = np.tile(np.arange(num_streams), iterations * steps)
   held_out = stream_of_sample % 8 == 7
-  pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0],
-                                   samples)
+  pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0], samples)
   return pick(~held_out), pick(held_out)
 
 
 def make_epoch(parts, optimizer, batch_size: int):
   loss = lambda params, batch: distill.loss_fn(
-      params, parts.network, batch, value_loss_weight=parts.config.value_loss_weight)
+    params, parts.network, batch, value_loss_weight=parts.config.value_loss_weight
+  )
 
   @jax.jit
   def epoch(params, opt_state, samples, key):
@@ -83,11 +83,12 @@ def make_epoch(parts, optimizer, batch_size: int):
     """Mean KL over all samples, in chunks (one pass over 25k would hold GBs of attention)."""
     total, count = 0.0, 0.0
     for begin in range(0, samples.weight.shape[0], chunk_size):
-      chunk = jax.tree.map(lambda x: x[begin:begin + chunk_size], samples)
+      chunk = jax.tree.map(lambda x: x[begin : begin + chunk_size], samples)
       if chunk.weight.shape[0] < chunk_size:  # Pad so that one compiled shape serves all.
         pad = chunk_size - chunk.weight.shape[0]
-        chunk = jax.tree.map(lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:],
-                                                                   x.dtype)]), chunk)
+        chunk = jax.tree.map(
+          lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]), chunk
+        )
       chunk_total, chunk_count = kl_sums(params, chunk)
       total, count = total + float(chunk_total), count + float(chunk_count)
     return total / max(count, 1.0)
@@ -108,24 +109,30 @@ def main() -> None:
   teacher = state.params
   start = time.perf_counter()
   samples, validation = collect_targets(parts, teacher, args.iterations, args.seed)
-  print(f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation "
-        f"targets in {time.perf_counter() - start:.0f} s")
+  print(
+    f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation "
+    f"targets in {time.perf_counter() - start:.0f} s"
+  )
   params = teacher
   if args.init == "fresh":
     example = jax.tree.map(lambda x: x[:1], samples.observation)
     params = parts.network.init(jax.random.key(args.seed), example)
   config = parts.config
   # Constant learning rate: the question is what more updates on fixed targets can reach.
-  optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                          optax.adam(args.learning_rate or config.learning_rate))
+  optimizer = optax.chain(
+    optax.clip_by_global_norm(config.max_grad_norm),
+    optax.adam(args.learning_rate or config.learning_rate),
+  )
   opt_state = optimizer.init(params)
   epoch, kl = make_epoch(parts, optimizer, config.training_batch_size)
   greedy = parts.evaluator(0)
   keys = eval_keys(config.eval_batch_size)
   report = lambda e: print(
-      f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
-      f"{float(kl(params, validation)):.3f}  greedy "
-      f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}", flush=True)
+    f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
+    f"{float(kl(params, validation)):.3f}  greedy "
+    f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}",
+    flush=True,
+  )
   report(0)
   for e in range(1, args.epochs + 1):
     params, opt_state, _ = epoch(params, opt_state, samples, jax.random.key(100 + e))

@@ -49,8 +49,9 @@ class Knapsack:
   def step(self, state: EnvState, action: jax.Array) -> tuple[EnvState, jax.Array]:
     # An invalid action, or any action once the episode is over, changes nothing and ends it.
     valid = state.action_mask[action] & ~state.done
-    bag = state.inner._replace(packed=state.inner.packed.at[action].set(
-        state.inner.packed[action] | valid))
+    bag = state.inner._replace(
+      packed=state.inner.packed.at[action].set(state.inner.packed[action] | valid)
+    )
     reward = jnp.where(valid, bag.values[action] / jnp.sum(bag.values), 0.0)
     return self._observe(bag, ended=~valid), reward.astype(jnp.float32)
 
@@ -59,7 +60,8 @@ class Knapsack:
     fits = ~bag.packed & (bag.weights <= room)
     done = ended | ~jnp.any(fits)
     observation = jnp.concatenate(
-        [bag.weights, bag.values, bag.packed.astype(jnp.float32), room[None]])
+      [bag.weights, bag.values, bag.packed.astype(jnp.float32), room[None]]
+    )
     return EnvState(inner=bag, observation=observation, action_mask=fits & ~done, done=done)
 
 
@@ -74,15 +76,19 @@ def main() -> None:
   parser.add_argument("--preset", default="cpu")
   args = parser.parse_args()
   for algo in ("distill", "ppo"):
-    config = make_config(args.preset, {"env": "examples.knapsack:make_env", "algo": algo,
-                                       "minutes": args.minutes})
+    config = make_config(
+      args.preset, {"env": "examples.knapsack:make_env", "algo": algo, "minutes": args.minutes}
+    )
     with tempfile.TemporaryDirectory() as out:
       summary = train(config, out, show_progress=False)
     search = summary.get("eval/search/mean")
-    print(f"{algo}: {summary['iteration']} iterations, greedy return "
-          f"{summary['eval/greedy/mean']:.3f}"
-          + ("" if search is None else f", with {config.eval_simulations}-simulation search "
-             f"{search:.3f}"))
+    print(
+      f"{algo}: {summary['iteration']} iterations, greedy return "
+      f"{summary['eval/greedy/mean']:.3f}"
+      + (
+        "" if search is None else f", with {config.eval_simulations}-simulation search {search:.3f}"
+      )
+    )
 
 
 if __name__ == "__main__":

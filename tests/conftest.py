@@ -8,11 +8,14 @@ their own (kills, signals) start children with one device (`tests.helpers.child_
 import os
 
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                             + " --xla_force_host_platform_device_count=2").strip()
+  os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+  ).strip()
 # Outside the repository, so compiled programs are never committed.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"))
+os.environ.setdefault(
+  "JAX_COMPILATION_CACHE_DIR",
+  os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"),
+)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -24,12 +27,14 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 @pytest.fixture(scope="session")
 def binpack():
   from searchdistill.envs import make_environment
+
   return make_environment("BinPack-v2")
 
 
 @pytest.fixture(scope="session")
 def tiny_network():
   from searchdistill.networks import BinPackNetwork
+
   return BinPackNetwork(num_layers=1, num_heads=1, key_size=4, mlp_ratio=1)
 
 

@@ -26,6 +26,7 @@ class CliResult(NamedTuple):
 def cli(*args, check=True) -> CliResult:
   """`searchdistill ARGS` run in this process, with its exit code and printed output."""
   from searchdistill.cli import main
+
   stdout, stderr = io.StringIO(), io.StringIO()
   with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
     try:
@@ -40,12 +41,16 @@ def cli(*args, check=True) -> CliResult:
 
 def cli_process(*args, check=True, timeout=900):
   """`searchdistill ARGS` in a child process with one device, as a user would start it."""
-  result = subprocess.run([sys.executable, "-m", "searchdistill.cli", *map(str, args)],
-                          capture_output=True, text=True, env=child_env(), timeout=timeout)
+  result = subprocess.run(
+    [sys.executable, "-m", "searchdistill.cli", *map(str, args)],
+    capture_output=True,
+    text=True,
+    env=child_env(),
+    timeout=timeout,
+  )
   if check and result.returncode != 0:
     raise AssertionError(result.stderr[-3000:])
   return result
-
 
 
 def assert_step_compiles_once(env, num_steps=3):

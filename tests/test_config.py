@@ -14,14 +14,17 @@ def test_make_config__unknown_key_names_the_closest():
     make_config("cpu", {"num_simulation": 4})
 
 
-@pytest.mark.parametrize("key, value, message", [
+@pytest.mark.parametrize(
+  "key, value, message",
+  [
     ("num_simulations", "many", "must be of type int"),
     ("learning_rate", "fast", "must be of type float"),
     ("num_simulations", 0, "must be >= 1"),
     ("discount", 1.5, "must be <= 1"),
     ("logger", "tensorbord", "did you mean 'tensorboard'"),
     ("rollout_batch_size", 2.5, "must be of type int"),
-])
+  ],
+)
 def test_make_config__bad_values_are_named(key, value, message):
   with pytest.raises(ConfigError, match=message) as info:
     make_config("cpu", {key: value})
@@ -51,12 +54,11 @@ def test_make_config__preset_for_another_algorithm():
 def test_make_config__environment_preset_sits_between_algorithm_preset_and_explicit():
   binpack = make_config("cpu", {"algo": "ppo"})
   minatar = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar"})
-  explicit = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar",
-                                 "rollout_batch_size": 8})
+  explicit = make_config("cpu", {"algo": "ppo", "env": "Breakout-MinAtar", "rollout_batch_size": 8})
   assert binpack.rollout_batch_size == 256 and minatar.rollout_batch_size == 64
   assert minatar.discount == 0.99 and explicit.rollout_batch_size == 8
   # The tiny preset stays tiny whatever the environment.
   assert make_config("tiny", {"algo": "ppo", "env": "Breakout-MinAtar"}).rollout_batch_size == 4
   mpe = make_config("cpu", {"algo": "muzero", "env": "MPE_simple_spread_v3", "discount": 0.9})
   assert mpe.collect_steps == 13 and mpe.discount == 0.9
-  assert make_config("cpu", {"algo": "muzero"}).collect_steps == 16   # MinAtar keeps its own
+  assert make_config("cpu", {"algo": "muzero"}).collect_steps == 16  # MinAtar keeps its own

@@ -52,8 +52,9 @@ def test_knapsack__a_full_episode_returns_the_packed_share_of_the_value():
     total += float(reward)
   bag = state.inner
   assert bool(state.done)
-  assert total == pytest.approx(float(jnp.sum(jnp.where(bag.packed, bag.values, 0.0))
-                                      / jnp.sum(bag.values)), rel=1e-5)
+  assert total == pytest.approx(
+    float(jnp.sum(jnp.where(bag.packed, bag.values, 0.0)) / jnp.sum(bag.values)), rel=1e-5
+  )
   assert float(jnp.sum(jnp.where(bag.packed, bag.weights, 0.0))) <= float(bag.capacity) + 1e-6
 
 
@@ -72,13 +73,16 @@ def test_cli__trains_an_environment_named_by_import_path(tmp_path):
   assert [r["iteration"] for r in read_metrics(out)] == [1, 2]
 
 
-@pytest.mark.parametrize("env, message", [
+@pytest.mark.parametrize(
+  "env, message",
+  [
     ("examples.nowhere:make_env", "cannot import 'examples.nowhere'"),
     ("examples.knapsack:make_bag", "'examples.knapsack' has no function 'make_bag'"),
     ("tests.test_own_environment:no_step", "the environment has no step"),
     ("tests.test_own_environment:failing", "failing() raised ValueError: no such board size"),
     (":make_env", "an import path is 'module:factory'"),
-])
+  ],
+)
 def test_cli__a_bad_import_path_gets_one_clear_message(tmp_path, env, message):
   out = tmp_path / "run"
   result = cli("train", "--preset", "tiny", "--env", env, "--out", out, check=False)

@@ -12,13 +12,13 @@ import importlib.util
 
 # Module -> the extra that installs it.
 EXTRA_OF_MODULE = {
-    "gymnax": "minatar",
-    "six": "minatar",  # gymnax imports it without declaring it
-    "ale_py": "atari",
-    "jaxmarl": "marl",
-    "ray": "ray",
-    "tensorboardX": "tensorboard",
-    "wandb": "wandb",
+  "gymnax": "minatar",
+  "six": "minatar",  # gymnax imports it without declaring it
+  "ale_py": "atari",
+  "jaxmarl": "marl",
+  "ray": "ray",
+  "tensorboardX": "tensorboard",
+  "wandb": "wandb",
 }
 
 
@@ -37,5 +37,7 @@ def require(module: str, feature: str) -> None:
   """
   if not installed(module):
     extra = EXTRA_OF_MODULE[module]
-    raise MissingExtraError(f"{feature} needs the '{extra}' extra ({module} is not installed): "
-                            f"pip install 'searchdistill[{extra}]'")
+    raise MissingExtraError(
+      f"{feature} needs the '{extra}' extra ({module} is not installed): "
+      f"pip install 'searchdistill[{extra}]'"
+    )

@@ -17,6 +17,7 @@ def assert_renders(parts, params, path, *, simulations):
   from PIL import Image
 
   from searchdistill.viz import play_episode, write_gif
+
   episode = play_episode(parts, params, key=jax.random.key(0), simulations=simulations)
   write_gif(parts, episode, str(path))
   assert episode.steps >= 1 and len(episode.frames) >= 1
@@ -58,6 +59,7 @@ def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
   train(config, tmp_path / "split", show_progress=False, devices=DEVICE, stop_after=2)
   train(config, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
   from searchdistill.training.evaluate_cli import load_trained
+
   _, whole, _ = load_trained(tmp_path / "whole", DEVICE)
   parts, split, _ = load_trained(tmp_path / "split", DEVICE)
   # Parameters, optimizer, replay contents and priorities, and the environments' states.
@@ -85,33 +87,48 @@ def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
 
   from searchdistill.training.evaluation import eval_keys, summarize
   from searchdistill.training.muzero_learner import make_episode_evaluator
+
   config = make_config("cpu", {"algo": "muzero", "training_batch_size": 64, "eval_every": 0})
   parts = build(config, DEVICE)
   iteration, state = parts.iteration(), parts.init_state()
-  for _ in range(220):                                  # 56k environment steps
+  for _ in range(220):  # 56k environment steps
     state, _ = iteration(state)
   keys = eval_keys(64)
   trained = summarize(parts.evaluator(0)(state.params, keys))
   env = parts.env
-  uniform = lambda p, key, obs, mask: jax.random.randint(key, (obs.shape[0],), 0,
-                                                         env.num_actions)
-  random = summarize(make_episode_evaluator(env, uniform, max_steps=env.max_episode_steps)(
-      None, keys))
+  uniform = lambda p, key, obs, mask: jax.random.randint(key, (obs.shape[0],), 0, env.num_actions)
+  random = summarize(
+    make_episode_evaluator(env, uniform, max_steps=env.max_episode_steps)(None, keys)
+  )
   assert trained["mean"] > random["mean"] + 3 * (trained["stderr"] + random["stderr"]), (
-      trained, random)
+    trained,
+    random,
+  )
   assert jnp.isfinite(state.replay.max_priority)
 
 
 def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
   # Real ALE Breakout at tiny network sizes: two iterations fill the replay and learn, an
   # evaluation plays whole games (cut at eval_max_steps), and the run resumes from the replay.
-  config = make_config("tiny", {
-      "algo": "muzero", "env": "ALE/Breakout-v5", "rollout_batch_size": 2,
-      "collect_steps": 4, "min_replay_steps": 4, "replay_capacity": 16, "max_num_iters": 3,
-      "eval_batch_size": 2, "eval_max_steps": 30, "eval_simulations": 0})
+  config = make_config(
+    "tiny",
+    {
+      "algo": "muzero",
+      "env": "ALE/Breakout-v5",
+      "rollout_batch_size": 2,
+      "collect_steps": 4,
+      "min_replay_steps": 4,
+      "replay_capacity": 16,
+      "max_num_iters": 3,
+      "eval_batch_size": 2,
+      "eval_max_steps": 30,
+      "eval_simulations": 0,
+    },
+  )
   train(config, tmp_path, show_progress=False, devices=DEVICE, stop_after=2)
   train(config, tmp_path, resume=True, show_progress=False, devices=DEVICE)
   import json
+
   records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   iterations = [r for r in records if "train/sgd_steps" in r]
   assert [r["iteration"] for r in iterations] == [1, 2, 3]
@@ -120,6 +137,7 @@ def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
   assert np.isfinite(iterations[-1]["train/value_loss"])
   assert any("eval/greedy/mean" in r for r in records)
   from searchdistill.training.evaluate_cli import load_trained
+
   parts, state, _ = load_trained(tmp_path, DEVICE)
   assert_renders(parts, state.params, tmp_path / "game.gif", simulations=0)
 
@@ -130,13 +148,16 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
   parts = build(config, DEVICE)
   assert parts.env.num_actions == 3
   state = parts.init_state()
-  args = (state.params, jax.random.key(0), state.env_states.observation,
-          state.env_states.action_mask)
+  args = (
+    state.params,
+    jax.random.key(0),
+    state.env_states.observation,
+    state.env_states.action_mask,
+  )
   out = jax.jit(parts.learned_search(training=True))(*args)
   np.testing.assert_allclose(np.sum(np.asarray(out.action_weights), axis=-1), 1.0, rtol=1e-5)
   # Asking for 16 is asking for all 3: the same search, the same visit schedule.
-  exact = build(make_config("tiny", {"algo": "muzero", "max_num_considered_actions": 3}),
-                DEVICE)
+  exact = build(make_config("tiny", {"algo": "muzero", "max_num_considered_actions": 3}), DEVICE)
   same = jax.jit(exact.learned_search(training=True))(*args)
   np.testing.assert_allclose(out.action_weights, same.action_weights, atol=1e-6)
   np.testing.assert_array_equal(out.action, same.action)

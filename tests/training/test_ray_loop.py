@@ -17,9 +17,19 @@ DEVICE = jax.local_devices()[:1]
 
 
 def _config(**overrides):
-  return make_config("tiny", {"algo": "muzero", "env": "MPE_simple_spread_v3",
-                              "num_actors": 2, "broadcast_every": 1, "max_num_iters": 3,
-                              "eval_every": 0, "checkpoint_every": 2, **overrides})
+  return make_config(
+    "tiny",
+    {
+      "algo": "muzero",
+      "env": "MPE_simple_spread_v3",
+      "num_actors": 2,
+      "broadcast_every": 1,
+      "max_num_iters": 3,
+      "eval_every": 0,
+      "checkpoint_every": 2,
+      **overrides,
+    },
+  )
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +49,7 @@ def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
     assert record["train/sgd_steps"] == config.updates_per_iteration
     assert np.isfinite(record["train/policy_loss"])
   assert records[-1]["env_steps"] > 0
-  assert not ray.is_initialized()   # the run started Ray, so it stopped it too
+  assert not ray.is_initialized()  # the run started Ray, so it stopped it too
 
 
 def test_ray_learner__reports_what_each_actor_did(ray_run):
@@ -91,27 +101,32 @@ def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):
   state, meta = ckpt.restore(out, parts.init_state())
   assert meta["iteration"] == 3
   written = np.asarray(state.replay.written)
-  assert written.shape == (2,) and written.max() > 0    # one shard per actor, data arrived
+  assert written.shape == (2,) and written.max() > 0  # one shard per actor, data arrived
   for shard in np.flatnonzero(written):
-    stored = np.asarray(state.replay.data.policy[shard, :, :min(written[shard], 64)])
+    stored = np.asarray(state.replay.data.policy[shard, :, : min(written[shard], 64)])
     np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
 
 
 def test_ray_learner__resumes_from_its_checkpoint(ray_run, tmp_path):
   import shutil
+
   out, _ = ray_run
   resumed = tmp_path / "resumed"
   shutil.copytree(out, resumed)
-  summary = train(_config(max_num_iters=4), resumed, resume=True, devices=DEVICE,
-                  show_progress=False)
+  summary = train(
+    _config(max_num_iters=4), resumed, resume=True, devices=DEVICE, show_progress=False
+  )
   assert summary["iteration"] == 4
   assert [r["iteration"] for r in read_metrics(resumed)] == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("overrides, message", [
+@pytest.mark.parametrize(
+  "overrides, message",
+  [
     ({"algo": "ppo"}, "num_actors=2 needs algo=muzero"),
     ({"num_actors": 0, "ray_address": "auto"}, "ray_address is set but num_actors=0"),
-])
+  ],
+)
 def test_ray_config__rejects_impossible_combinations(overrides, message):
   with pytest.raises(ConfigError, match=message):
     _config(**overrides)

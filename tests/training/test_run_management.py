@@ -19,8 +19,13 @@ from searchdistill.training.logging import read_metrics
 from tests.helpers import child_env, cli
 
 # Timings differ between runs; `devices` starts each process's part of the metrics file.
-TIMING_KEYS = {"wall_seconds", "train_seconds", "wall_seconds_after_eval", "decisions_per_second",
-               "devices"}
+TIMING_KEYS = {
+  "wall_seconds",
+  "train_seconds",
+  "wall_seconds_after_eval",
+  "decisions_per_second",
+  "devices",
+}
 
 
 def _comparable(run_dir):
@@ -76,8 +81,13 @@ def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tm
   out = tmp_path / "killed"
   # The child gets this process's two devices, so that its run continues here bit for bit
   # (this process waits meanwhile, so the two never compete for the cores).
-  result = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, str(out)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=900)
+  result = subprocess.run(
+    [sys.executable, "-c", KILL_DURING_SAVE, str(out)],
+    capture_output=True,
+    text=True,
+    env=dict(os.environ),
+    timeout=900,
+  )
   assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
   assert not (out / "checkpoints" / "2").exists()
   evaluation = json.loads(cli("eval", out, "--episodes", "2", "--json").stdout)
@@ -90,10 +100,25 @@ def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tm
 def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
   out = tmp_path / "terminated"
   process = subprocess.Popen(
-      [sys.executable, "-m", "searchdistill.cli", "train", "--preset", "tiny",
-       "max_num_iters=100000", "checkpoint_every=100000", "eval_every=0", "--out", str(out),
-       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-      env=child_env())
+    [
+      sys.executable,
+      "-m",
+      "searchdistill.cli",
+      "train",
+      "--preset",
+      "tiny",
+      "max_num_iters=100000",
+      "checkpoint_every=100000",
+      "eval_every=0",
+      "--out",
+      str(out),
+      "--no-progress",
+    ],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env=child_env(),
+  )
   try:
     deadline = time.time() + 600
     while not read_metrics(out) and time.time() < deadline:
@@ -141,9 +166,11 @@ def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
 
 def test_nan_guard__stops_with_the_bad_quantity_and_keeps_good_checkpoints(tmp_path, monkeypatch):
   from searchdistill.algorithms import distill
+
   original = distill.loss_fn
-  monkeypatch.setattr(distill, "loss_fn", lambda *a, **k: jax.tree.map(
-      lambda x: x * np.nan, original(*a, **k)))
+  monkeypatch.setattr(
+    distill, "loss_fn", lambda *a, **k: jax.tree.map(lambda x: x * np.nan, original(*a, **k))
+  )
   out = tmp_path / "nan"
   with pytest.raises(NonFiniteError, match="train/policy_loss"):
     train(make_config("tiny"), out, show_progress=False)
@@ -156,13 +183,14 @@ def _tensorboard_scalars(log_dir) -> dict:
   import struct
 
   from tensorboardX.proto import event_pb2
+
   scalars: dict = {}
   for path in sorted(log_dir.rglob("events.out.tfevents*")):
     data = path.read_bytes()
     offset = 0
     while offset < len(data):
-      (length,) = struct.unpack("<Q", data[offset:offset + 8])
-      event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+      (length,) = struct.unpack("<Q", data[offset : offset + 8])
+      event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
       offset += 12 + length + 4
       for value in event.summary.value:
         scalars.setdefault(event.step, {})[value.tag] = value.simple_value
@@ -171,6 +199,7 @@ def _tensorboard_scalars(log_dir) -> dict:
 
 def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupted, tmp_path):
   from searchdistill.training.logging import MetricsLog
+
   records = read_metrics(uninterrupted)
   log = MetricsLog(tmp_path, "tensorboard")
   for record in records:
@@ -178,39 +207,52 @@ def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupt
   log.close()
   assert read_metrics(tmp_path) == records
   scalars = _tensorboard_scalars(tmp_path / "tensorboard")
-  expected = {int(r["iteration"]): {k: v for k, v in r.items() if k != "iteration"}
-              for r in records}
+  expected = {
+    int(r["iteration"]): {k: v for k, v in r.items() if k != "iteration"} for r in records
+  }
   assert scalars.keys() == expected.keys()
   for step, values in expected.items():
     assert scalars[step].keys() == values.keys()
-    np.testing.assert_allclose([scalars[step][k] for k in values], list(values.values()),
-                               rtol=1e-6)
+    np.testing.assert_allclose([scalars[step][k] for k in values], list(values.values()), rtol=1e-6)
 
 
-@pytest.mark.parametrize("environ, netrc, settings, mode", [
+@pytest.mark.parametrize(
+  "environ, netrc, settings, mode",
+  [
     ({"WANDB_MODE": "online"}, "", "", None),
     ({"WANDB_API_KEY": "k"}, "", "", None),
     ({}, "machine api.wandb.ai\n  login user\n  password k\n", "", None),
-    ({"WANDB_BASE_URL": "https://wandb.example.org"}, "machine wandb.example.org login u\n",
-     "", None),
+    (
+      {"WANDB_BASE_URL": "https://wandb.example.org"},
+      "machine wandb.example.org login u\n",
+      "",
+      None,
+    ),
     ({"WANDB_BASE_URL": "https://wandb.example.org"}, "machine api.wandb.ai\n", "", "offline"),
     ({}, "", "[default]\nmode = disabled\n", None),
     ({}, "machine example.org\n", "[default]\nentity = me\n", "offline"),
     ({}, None, None, "offline"),
-])
+  ],
+)
 def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, settings, mode):
   from searchdistill.training.logging import wandb_mode
+
   netrc_path, settings_path = tmp_path / "netrc", tmp_path / "settings"
   if netrc is not None:
     netrc_path.write_text(netrc)
   if settings is not None:
     settings_path.write_text(settings)
-  assert wandb_mode({"HOME": str(tmp_path), **environ}, netrc_path=netrc_path,
-                    settings_paths=[settings_path]) == mode
+  assert (
+    wandb_mode(
+      {"HOME": str(tmp_path), **environ}, netrc_path=netrc_path, settings_paths=[settings_path]
+    )
+    == mode
+  )
 
 
 def test_metrics_log__wandb_offline_writes_an_offline_run(tmp_path, monkeypatch):
   from searchdistill.training.logging import MetricsLog
+
   monkeypatch.setenv("WANDB_MODE", "offline")
   monkeypatch.delenv("WANDB_DIR", raising=False)
   log = MetricsLog(tmp_path, "wandb", {"algo": "distill"})
@@ -225,6 +267,7 @@ def test_render_and_plot__write_files(uninterrupted, tmp_path):
   result = cli("render", uninterrupted, "--out", gif, "--seed", "1")
   assert gif.stat().st_size > 1000 and "return" in result.stdout
   from PIL import Image
+
   assert Image.open(gif).n_frames >= 2
   png = tmp_path / "curves.png"
   cli("plot", uninterrupted, uninterrupted, "--out", png)

@@ -53,8 +53,9 @@ class Algorithm(NamedTuple):
   loss: Callable[..., Any]
   init_memory: Callable[[], Any] = lambda: ()
   early_stop_key: str | None = None
-  reobserve: Callable[..., Any] = (
-      lambda params_before, samples, observation: samples._replace(observation=observation))
+  reobserve: Callable[..., Any] = lambda params_before, samples, observation: samples._replace(
+    observation=observation
+  )
 
 
 def per_step_keys(keys: chex.PRNGKey, step: chex.Array) -> chex.PRNGKey:

@@ -82,10 +82,18 @@ def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, num_s
     out = search(params, step_keys, streams.state)
     next_streams, done = advance(streams, out.action, jax.vmap(streams_lib.reset_key)(step_keys))
     live = ~streams.state.done
-    record = Trajectory(streams.state.observation, streams.state.action_mask,
-                        out.action_weights, done.reward, done.last, live)
-    return next_streams, (record, Rollout(live, done.last, done.episode_return,
-                                          done.episode_length))
+    record = Trajectory(
+      streams.state.observation,
+      streams.state.action_mask,
+      out.action_weights,
+      done.reward,
+      done.last,
+      live,
+    )
+    return next_streams, (
+      record,
+      Rollout(live, done.last, done.episode_return, done.episode_length),
+    )
 
   streams, (trajectory, rollout) = jax.lax.scan(act, streams, jnp.arange(num_steps))
   return trajectory, rollout, streams
@@ -96,26 +104,33 @@ def empty_history(env: Environment, num_streams: int, length: int) -> Trajectory
   state = jax.eval_shape(env.reset, jax.random.key(0))
   zeros = lambda s: jnp.zeros((length, num_streams) + s.shape, s.dtype)
   return Trajectory(
-      observation=jax.tree.map(zeros, state.observation),
-      action_mask=zeros(state.action_mask),
-      policy_target=jnp.zeros((length, num_streams, env.num_actions), jnp.float32),
-      reward=jnp.zeros((length, num_streams), jnp.float32),
-      last=jnp.zeros((length, num_streams), bool), valid=jnp.zeros((length, num_streams), bool))
+    observation=jax.tree.map(zeros, state.observation),
+    action_mask=zeros(state.action_mask),
+    policy_target=jnp.zeros((length, num_streams, env.num_actions), jnp.float32),
+    reward=jnp.zeros((length, num_streams), jnp.float32),
+    last=jnp.zeros((length, num_streams), bool),
+    valid=jnp.zeros((length, num_streams), bool),
+  )
 
 
 def make_samples(history: Trajectory, trajectory: Trajectory, discount: float):
   """Appends the new steps to the history (dropping as many of its oldest), then gives every
   step of the history as a sample, with weight 1 where its episode has ended."""
   num_new = trajectory.reward.shape[0]
-  history = jax.tree.map(lambda old, new: jnp.concatenate([old[num_new:], new]),
-                         history, trajectory)
+  history = jax.tree.map(
+    lambda old, new: jnp.concatenate([old[num_new:], new]), history, trajectory
+  )
   returns, complete = jax.vmap(stream_returns, in_axes=(1, 1, 1, None), out_axes=1)(
-      history.reward, history.last, history.valid, discount)
+    history.reward, history.last, history.valid, discount
+  )
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   samples = Samples(
-      observation=jax.tree.map(flat, history.observation),
-      action_mask=flat(history.action_mask), policy_target=flat(history.policy_target),
-      value_target=flat(returns), weight=flat(complete).astype(jnp.float32))
+    observation=jax.tree.map(flat, history.observation),
+    action_mask=flat(history.action_mask),
+    policy_target=flat(history.policy_target),
+    value_target=flat(returns),
+    weight=flat(complete).astype(jnp.float32),
+  )
   return samples, history
 
 
@@ -128,21 +143,30 @@ def loss_fn(params, network, samples: Samples, *, value_loss_weight: float):
   log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
   in_support = samples.action_mask & (samples.policy_target > 0)
   policy_loss = -jnp.sum(jnp.where(in_support, samples.policy_target * log_policy, 0.0), -1)
-  target_entropy = -jnp.sum(jnp.where(
-      in_support, samples.policy_target * jnp.log(jnp.where(in_support, samples.policy_target,
-                                                            1.0)), 0.0), -1)
+  target_entropy = -jnp.sum(
+    jnp.where(
+      in_support,
+      samples.policy_target * jnp.log(jnp.where(in_support, samples.policy_target, 1.0)),
+      0.0,
+    ),
+    -1,
+  )
   value_loss = jnp.square(out.value - samples.value_target)
   denominator = jnp.maximum(jnp.sum(samples.weight), 1.0)
   mean = lambda x: jnp.sum(samples.weight * x) / denominator
   policy_loss, value_loss = mean(policy_loss), mean(value_loss)
   total = policy_loss + value_loss_weight * value_loss
-  return total, dict(policy_loss=policy_loss, value_loss=value_loss,
-                     target_entropy=jax.lax.stop_gradient(mean(target_entropy)))
+  return total, dict(
+    policy_loss=policy_loss,
+    value_loss=value_loss,
+    target_entropy=jax.lax.stop_gradient(mean(target_entropy)),
+  )
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                     optax.adam(config.learning_rate))
+  return optax.chain(
+    optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)
+  )
 
 
 def make_algorithm(config, env: Environment, network, search) -> Algorithm:
@@ -155,9 +179,12 @@ def make_algorithm(config, env: Environment, network, search) -> Algorithm:
     return collect(env, search, params, keys, streams, steps)
 
   return Algorithm(
-      collect=collect_streams,
-      make_samples=lambda params, history, trajectory: make_samples(
-          history, trajectory, config.discount),
-      loss=lambda params, samples: loss_fn(params, network, samples,
-                                           value_loss_weight=config.value_loss_weight),
-      init_memory=lambda: empty_history(env, config.rollout_batch_size, length))
+    collect=collect_streams,
+    make_samples=lambda params, history, trajectory: make_samples(
+      history, trajectory, config.discount
+    ),
+    loss=lambda params, samples: loss_fn(
+      params, network, samples, value_loss_weight=config.value_loss_weight
+    ),
+    init_memory=lambda: empty_history(env, config.rollout_batch_size, length),
+  )

@@ -69,10 +69,20 @@ def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, num_
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
     next_streams, done = advance(streams, action, jax.vmap(streams_lib.reset_key)(step_keys))
     live = ~states.done
-    record = (states.observation, states.action_mask, action, log_prob,
-              jnp.where(live, out.value, 0.0), done.reward, done.last, live)
-    return next_streams, (record, Rollout(live, done.last, done.episode_return,
-                                          done.episode_length))
+    record = (
+      states.observation,
+      states.action_mask,
+      action,
+      log_prob,
+      jnp.where(live, out.value, 0.0),
+      done.reward,
+      done.last,
+      live,
+    )
+    return next_streams, (
+      record,
+      Rollout(live, done.last, done.episode_return, done.episode_length),
+    )
 
   streams, (record, rollout) = jax.lax.scan(act, streams, jnp.arange(num_steps))
   bootstrap = network.apply(params, streams.state.observation).value
@@ -90,34 +100,54 @@ def normalize(values: chex.Array, weight: chex.Array) -> chex.Array:
 
 def make_samples(trajectory: Trajectory, *, discount: float, gae_lambda: float) -> Samples:
   advantages = jax.vmap(stream_advantages, in_axes=(1, 1, 1, 0, None, None), out_axes=1)(
-      trajectory.reward, trajectory.value, trajectory.last, trajectory.bootstrap_value[0],
-      discount, gae_lambda)
+    trajectory.reward,
+    trajectory.value,
+    trajectory.last,
+    trajectory.bootstrap_value[0],
+    discount,
+    gae_lambda,
+  )
   advantages = jnp.where(trajectory.valid, advantages, 0.0)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   weight = flat(trajectory.valid).astype(jnp.float32)
   advantage = flat(advantages)
   return Samples(
-      observation=jax.tree.map(flat, trajectory.observation),
-      action_mask=flat(trajectory.action_mask), action=flat(trajectory.action),
-      log_prob=flat(trajectory.log_prob), value=flat(trajectory.value),
-      advantage=normalize(advantage, weight),
-      value_target=(advantage + flat(trajectory.value)) * weight, weight=weight)
+    observation=jax.tree.map(flat, trajectory.observation),
+    action_mask=flat(trajectory.action_mask),
+    action=flat(trajectory.action),
+    log_prob=flat(trajectory.log_prob),
+    value=flat(trajectory.value),
+    advantage=normalize(advantage, weight),
+    value_target=(advantage + flat(trajectory.value)) * weight,
+    weight=weight,
+  )
 
 
-def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_eps: float,
-            value_coef: float, entropy_coef: float):
+def loss_fn(
+  params,
+  network,
+  samples: Samples,
+  *,
+  clip_eps: float,
+  value_clip_eps: float,
+  value_coef: float,
+  entropy_coef: float,
+):
   """Clipped surrogate + value_coef x clipped value loss - entropy_coef x entropy."""
   out = network.apply(params, samples.observation)
   log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
   log_prob = jnp.take_along_axis(log_policy, samples.action[:, None], axis=-1)[:, 0]
   log_ratio = log_prob - samples.log_prob
   ratio = jnp.exp(log_ratio)
-  surrogate = jnp.minimum(ratio * samples.advantage,
-                          jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * samples.advantage)
-  clipped_value = samples.value + jnp.clip(out.value - samples.value, -value_clip_eps,
-                                           value_clip_eps)
-  value_loss = 0.5 * jnp.maximum(jnp.square(out.value - samples.value_target),
-                                 jnp.square(clipped_value - samples.value_target))
+  surrogate = jnp.minimum(
+    ratio * samples.advantage, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * samples.advantage
+  )
+  clipped_value = samples.value + jnp.clip(
+    out.value - samples.value, -value_clip_eps, value_clip_eps
+  )
+  value_loss = 0.5 * jnp.maximum(
+    jnp.square(out.value - samples.value_target), jnp.square(clipped_value - samples.value_target)
+  )
   policy = jnp.exp(log_policy)
   entropy = -jnp.sum(jnp.where(samples.action_mask, policy * log_policy, 0.0), axis=-1)
   approx_kl = (ratio - 1.0) - log_ratio
@@ -126,9 +156,13 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
   mean = lambda x: jnp.sum(samples.weight * x) / count
   policy_loss, value_loss, entropy = -mean(surrogate), mean(value_loss), mean(entropy)
   total = policy_loss + value_coef * value_loss - entropy_coef * entropy
-  return total, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy,
-                     approx_kl=mean(approx_kl),
-                     clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)))
+  return total, dict(
+    policy_loss=policy_loss,
+    value_loss=value_loss,
+    entropy=entropy,
+    approx_kl=mean(approx_kl),
+    clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+  )
 
 
 def reobserve(network, params_before, samples: Samples, observation) -> Samples:
@@ -139,8 +173,9 @@ def reobserve(network, params_before, samples: Samples, observation) -> Samples:
   out = network.apply(params_before, observation)
   log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
   log_prob = jnp.take_along_axis(log_policy, samples.action[:, None], axis=-1)[:, 0]
-  return samples._replace(observation=observation, log_prob=log_prob,
-                          value=jnp.where(samples.weight > 0, out.value, 0.0))
+  return samples._replace(
+    observation=observation, log_prob=log_prob, value=jnp.where(samples.weight > 0, out.value, 0.0)
+  )
 
 
 def make_algorithm(config, env: Environment, network) -> Algorithm:
@@ -150,15 +185,20 @@ def make_algorithm(config, env: Environment, network) -> Algorithm:
 
   def samples(params, memory, trajectory):
     del params  # The values were recorded while collecting.
-    return make_samples(trajectory, discount=config.discount,
-                        gae_lambda=config.gae_lambda), memory
+    return make_samples(trajectory, discount=config.discount, gae_lambda=config.gae_lambda), memory
 
   return Algorithm(
-      collect=collect_streams,
-      make_samples=samples,
-      loss=lambda params, samples: loss_fn(
-          params, network, samples, clip_eps=config.clip_eps,
-          value_clip_eps=config.value_clip_eps, value_coef=config.value_coef,
-          entropy_coef=config.entropy_coef),
-      early_stop_key="approx_kl",
-      reobserve=functools.partial(reobserve, network))
+    collect=collect_streams,
+    make_samples=samples,
+    loss=lambda params, samples: loss_fn(
+      params,
+      network,
+      samples,
+      clip_eps=config.clip_eps,
+      value_clip_eps=config.value_clip_eps,
+      value_coef=config.value_coef,
+      entropy_coef=config.entropy_coef,
+    ),
+    early_stop_key="approx_kl",
+    reobserve=functools.partial(reobserve, network),
+  )

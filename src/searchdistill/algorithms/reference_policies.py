@@ -23,8 +23,9 @@ def random_joint_action(key: chex.PRNGKey, action_mask: chex.Array) -> chex.Arra
   return jax.random.categorical(key, logits).astype(jnp.int32)
 
 
-def scripted_spread_action(observation: chex.Array, *, num_landmarks: int,
-                           velocity_gain: float = 0.5) -> chex.Array:
+def scripted_spread_action(
+  observation: chex.Array, *, num_landmarks: int, velocity_gain: float = 0.5
+) -> chex.Array:
   """The assignment policy for MPE simple_spread: agents are matched to landmarks by the
   permutation with the least total distance, then each moves toward its own landmark.
 
@@ -41,14 +42,15 @@ def scripted_spread_action(observation: chex.Array, *, num_landmarks: int,
   chex.assert_rank(observation, 2)
   num_agents = observation.shape[0]
   velocity = observation[:, 0:2]
-  offsets = observation[:, 4:4 + 2 * num_landmarks].reshape(num_agents, num_landmarks, 2)
-  distances = jnp.linalg.norm(offsets, axis=-1)                       # [agent, landmark]
-  permutations = jnp.asarray(np.array(
-      list(itertools.permutations(range(num_landmarks), num_agents))))  # [P, N]
+  offsets = observation[:, 4 : 4 + 2 * num_landmarks].reshape(num_agents, num_landmarks, 2)
+  distances = jnp.linalg.norm(offsets, axis=-1)  # [agent, landmark]
+  permutations = jnp.asarray(
+    np.array(list(itertools.permutations(range(num_landmarks), num_agents)))
+  )  # [P, N]
   costs = jnp.sum(distances[jnp.arange(num_agents), permutations], axis=-1)
   assignment = permutations[jnp.argmin(costs)]
   target = offsets[jnp.arange(num_agents), assignment] - velocity_gain * velocity
-  scores = target @ _MOVES.T                                           # [N, 5]
+  scores = target @ _MOVES.T  # [N, 5]
   return jnp.argmax(scores, axis=-1).astype(jnp.int32)
 
 
@@ -56,6 +58,7 @@ def reference_policies(env_id: str, num_agents: int) -> dict:
   """The reference policies that apply to `env_id`, as `choose(params, key, observations
   [B, N, D], action_mask [B, N, A]) -> actions [B, N]` (params unused): random everywhere,
   scripted on simple_spread."""
+
   def random_policy(params, key, observations, action_mask):
     del params, observations
     keys = jax.random.split(key, action_mask.shape[0])
@@ -63,9 +66,10 @@ def reference_policies(env_id: str, num_agents: int) -> dict:
 
   policies = {"random": random_policy}
   if env_id.startswith("MPE_simple_spread"):
+
     def scripted_policy(params, key, observations, action_mask):
       del params, key, action_mask
-      return jax.vmap(lambda o: scripted_spread_action(o, num_landmarks=num_agents))(
-          observations)
+      return jax.vmap(lambda o: scripted_spread_action(o, num_landmarks=num_agents))(observations)
+
     policies["scripted"] = scripted_policy
   return policies

@@ -58,8 +58,9 @@ def start(env: Environment, key: chex.PRNGKey) -> Stream:
   return Stream(env.reset(key), jnp.float32(0.0), jnp.int32(0))
 
 
-def advance(env: Environment, stream: Stream, action: chex.Array,
-            key: chex.PRNGKey) -> tuple[Stream, StreamStep]:
+def advance(
+  env: Environment, stream: Stream, action: chex.Array, key: chex.PRNGKey
+) -> tuple[Stream, StreamStep]:
   """Steps the episode; if it ends, the stream restarts from `env.reset(key)`.
 
   An episode also ends when its state has no valid action left (the adapter marks it done).
@@ -71,11 +72,17 @@ def advance(env: Environment, stream: Stream, action: chex.Array,
   fresh = env.reset(key)
   state = jax.tree.map(lambda a, b: jnp.where(last, a, b), fresh, next_state)
   step = StreamStep(
-      reward=reward, first=stream.episode_length == 0, last=last,
-      episode_return=jnp.where(last, total, 0.0),
-      episode_length=jnp.where(last, length, 0).astype(jnp.int32))
-  next_stream = Stream(state, jnp.where(last, 0.0, total).astype(jnp.float32),
-                       jnp.where(last, 0, length).astype(jnp.int32))
+    reward=reward,
+    first=stream.episode_length == 0,
+    last=last,
+    episode_return=jnp.where(last, total, 0.0),
+    episode_length=jnp.where(last, length, 0).astype(jnp.int32),
+  )
+  next_stream = Stream(
+    state,
+    jnp.where(last, 0.0, total).astype(jnp.float32),
+    jnp.where(last, 0, length).astype(jnp.int32),
+  )
   return next_stream, step
 
 

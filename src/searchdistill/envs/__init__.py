@@ -33,12 +33,25 @@ def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
     return JaxMARLEnvironment(env_id)
   if is_gymnax_id(env_id):
     return GymnaxEnvironment(env_id)
-  raise EnvError(f"{env_id!r} is not a stream environment; MinAtar ids such as "
-                 "'Breakout-MinAtar', ALE ids such as 'ALE/Breakout-v5' and MPE ids such as "
-                 "'MPE_simple_spread_v3' are")
+  raise EnvError(
+    f"{env_id!r} is not a stream environment; MinAtar ids such as "
+    "'Breakout-MinAtar', ALE ids such as 'ALE/Breakout-v5' and MPE ids such as "
+    "'MPE_simple_spread_v3' are"
+  )
 
 
-__all__ = ["AtariEnvironment", "EnvError", "EnvState", "Environment", "EpisodicEnvironment",
-           "GymnaxEnvironment", "JaxMARLEnvironment", "JumanjiEnvironment",
-           "StreamEnvironment", "StreamStep", "UserEnvironment", "make_environment",
-           "make_stream_environment"]
+__all__ = [
+  "AtariEnvironment",
+  "EnvError",
+  "EnvState",
+  "Environment",
+  "EpisodicEnvironment",
+  "GymnaxEnvironment",
+  "JaxMARLEnvironment",
+  "JumanjiEnvironment",
+  "StreamEnvironment",
+  "StreamStep",
+  "UserEnvironment",
+  "make_environment",
+  "make_stream_environment",
+]

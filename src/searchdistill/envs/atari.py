@@ -32,15 +32,32 @@ from searchdistill.extras import require
 # The 26 games of Atari 100K, with the random-policy and human scores that define the
 # human-normalized score (score - random) / (human - random) (DQN / Rainbow conventions).
 ATARI_100K_SCORES = {
-    "Alien": (227.8, 7127.7), "Amidar": (5.8, 1719.5), "Assault": (222.4, 742.0),
-    "Asterix": (210.0, 8503.3), "BankHeist": (14.2, 753.1), "BattleZone": (2360.0, 37187.5),
-    "Boxing": (0.1, 12.1), "Breakout": (1.7, 30.5), "ChopperCommand": (811.0, 7387.8),
-    "CrazyClimber": (10780.5, 35829.4), "DemonAttack": (152.1, 1971.0), "Freeway": (0.0, 29.6),
-    "Frostbite": (65.2, 4334.7), "Gopher": (257.6, 2412.5), "Hero": (1027.0, 30826.4),
-    "Jamesbond": (29.0, 302.8), "Kangaroo": (52.0, 3035.0), "Krull": (1598.0, 2665.5),
-    "KungFuMaster": (258.5, 22736.3), "MsPacman": (307.3, 6951.6), "Pong": (-20.7, 14.6),
-    "PrivateEye": (24.9, 69571.3), "Qbert": (163.9, 13455.0), "RoadRunner": (11.5, 7845.0),
-    "Seaquest": (68.4, 42054.7), "UpNDown": (533.4, 11693.2),
+  "Alien": (227.8, 7127.7),
+  "Amidar": (5.8, 1719.5),
+  "Assault": (222.4, 742.0),
+  "Asterix": (210.0, 8503.3),
+  "BankHeist": (14.2, 753.1),
+  "BattleZone": (2360.0, 37187.5),
+  "Boxing": (0.1, 12.1),
+  "Breakout": (1.7, 30.5),
+  "ChopperCommand": (811.0, 7387.8),
+  "CrazyClimber": (10780.5, 35829.4),
+  "DemonAttack": (152.1, 1971.0),
+  "Freeway": (0.0, 29.6),
+  "Frostbite": (65.2, 4334.7),
+  "Gopher": (257.6, 2412.5),
+  "Hero": (1027.0, 30826.4),
+  "Jamesbond": (29.0, 302.8),
+  "Kangaroo": (52.0, 3035.0),
+  "Krull": (1598.0, 2665.5),
+  "KungFuMaster": (258.5, 22736.3),
+  "MsPacman": (307.3, 6951.6),
+  "Pong": (-20.7, 14.6),
+  "PrivateEye": (24.9, 69571.3),
+  "Qbert": (163.9, 13455.0),
+  "RoadRunner": (11.5, 7845.0),
+  "Seaquest": (68.4, 42054.7),
+  "UpNDown": (533.4, 11693.2),
 }
 
 _ID = re.compile(r"^ALE/([A-Za-z]+)-v5$")
@@ -51,7 +68,7 @@ def is_atari_id(env_id: str) -> bool:
 
 
 def _rom_name(game: str) -> str:
-  """"KungFuMaster" -> "kung_fu_master", "UpNDown" -> "up_n_down"."""
+  """ "KungFuMaster" -> "kung_fu_master", "UpNDown" -> "up_n_down"."""
   return re.sub(r"(?<!^)([A-Z])", r"_\1", game).lower()
 
 
@@ -95,11 +112,21 @@ class AtariEnvironment:
 
   host_side = True
 
-  def __init__(self, env_id: str, *, color: str = "gray", frame_skip: int = 4,
-               noop_max: int = 30, screen_size: int = 96, frame_stack: int = 4,
-               max_episode_frames: int = 108_000, fire_reset: bool = True):
+  def __init__(
+    self,
+    env_id: str,
+    *,
+    color: str = "gray",
+    frame_skip: int = 4,
+    noop_max: int = 30,
+    screen_size: int = 96,
+    frame_stack: int = 4,
+    max_episode_frames: int = 108_000,
+    fire_reset: bool = True,
+  ):
     require("ale_py", f"env={env_id}")
     from ale_py import roms
+
     match = _ID.match(env_id)
     if not match:
       raise EnvError(f"{env_id!r} is not an ALE id; they look like 'ALE/Breakout-v5'")
@@ -124,6 +151,7 @@ class AtariEnvironment:
 
   def _interface(self, seed: int):
     from ale_py import ALEInterface, LoggerMode
+
     ALEInterface.setLoggerMode(LoggerMode.Error)
     ale = ALEInterface()
     ale.setInt("random_seed", int(seed) % (2**31 - 1))
@@ -156,6 +184,7 @@ class _Game:
     self.per_frame = per_frame
     self.score = 0.0
     from ale_py import Action
+
     self.fire = Action.FIRE if spec.fire_reset and Action.FIRE in list(self.actions) else None
 
   def _press_fire(self) -> None:
@@ -171,11 +200,12 @@ class _Game:
 
   def _push(self) -> None:
     from PIL import Image
+
     frame = np.maximum(self.frames[0], self.frames[1])
     size = (self.spec.screen_size, self.spec.screen_size)
     small = np.asarray(Image.fromarray(frame).resize(size, Image.BILINEAR), np.uint8)
     small = small.reshape(size + (self.per_frame,))
-    self.stack = np.concatenate([self.stack[..., self.per_frame:], small], axis=-1)
+    self.stack = np.concatenate([self.stack[..., self.per_frame :], small], axis=-1)
 
   def reset(self) -> np.ndarray:
     self.ale.reset_game()
@@ -256,8 +286,12 @@ class AtariVector:
       over.append(game_over)
       scores.append(score if game_over else 0.0)
     return np.stack(observations), AtariStep(
-        np.asarray(rewards, np.float32), np.asarray(terminated), np.asarray(truncated),
-        np.asarray(over), np.asarray(scores, np.float32))
+      np.asarray(rewards, np.float32),
+      np.asarray(terminated),
+      np.asarray(truncated),
+      np.asarray(over),
+      np.asarray(scores, np.float32),
+    )
 
   def frames(self) -> list[np.ndarray]:
     """The current full-resolution RGB screen of every game (for GIFs)."""

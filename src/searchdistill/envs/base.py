@@ -90,6 +90,7 @@ class StreamEnvironment(Protocol):
   def reset(self, key: chex.PRNGKey) -> EnvState:
     """Starts a stream."""
 
-  def step(self, state: EnvState, action: chex.Array,
-           key: chex.PRNGKey) -> tuple[EnvState, StreamStep]:
+  def step(
+    self, state: EnvState, action: chex.Array, key: chex.PRNGKey
+  ) -> tuple[EnvState, StreamStep]:
     """Applies an action; after an episode's last step the returned state is a fresh start."""

@@ -11,8 +11,13 @@ from searchdistill.extras import require
 # gymnax's id families, recognised without importing gymnax (slow, and absent from a core
 # install, which must still say which extra an id needs).
 _GYMNAX_SUFFIXES = ("-MinAtar", "-bsuite", "-misc")
-_GYMNAX_CLASSIC = ("CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0",
-                   "MountainCarContinuous-v0")
+_GYMNAX_CLASSIC = (
+  "CartPole-v1",
+  "Pendulum-v1",
+  "Acrobot-v1",
+  "MountainCar-v0",
+  "MountainCarContinuous-v0",
+)
 
 
 class GymnaxEnvironment:
@@ -26,21 +31,24 @@ class GymnaxEnvironment:
     require("gymnax", f"env={env_id}")
     require("six", f"env={env_id}")
     import gymnax
+
     if env_id not in gymnax.registered_envs:
       raise EnvError(f"unknown gymnax environment {env_id!r}")
     self.env_id = env_id
     self._env, self._params = gymnax.make(env_id)
     space = self._env.action_space(self._params)
     if not hasattr(space, "n"):
-      raise EnvError(f"{env_id} has a {type(space).__name__} action space; a discrete one is "
-                     "needed")
+      raise EnvError(
+        f"{env_id} has a {type(space).__name__} action space; a discrete one is needed"
+      )
     self.num_actions = int(space.n)
     self.max_episode_steps = int(self._params.max_steps_in_episode)
     self.observation_shape = tuple(self._env.observation_space(self._params).shape)
 
   def _state(self, inner, observation) -> EnvState:
-    return EnvState(inner, observation.astype(jnp.float32),
-                    jnp.ones(self.num_actions, bool), jnp.array(False))
+    return EnvState(
+      inner, observation.astype(jnp.float32), jnp.ones(self.num_actions, bool), jnp.array(False)
+    )
 
   def reset(self, key) -> EnvState:
     observation, inner = self._env.reset(key, self._params)
@@ -48,10 +56,11 @@ class GymnaxEnvironment:
 
   def step(self, state: EnvState, action, key) -> tuple[EnvState, StreamStep]:
     observation, inner, reward, terminated, truncated, _ = self._env.step(
-        key, state.inner, action, self._params)
+      key, state.inner, action, self._params
+    )
     return self._state(inner, observation), StreamStep(
-        jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool),
-        jnp.asarray(truncated, bool))
+      jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), jnp.asarray(truncated, bool)
+    )
 
 
 def is_gymnax_id(env_id: str) -> bool:

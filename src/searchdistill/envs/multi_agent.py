@@ -42,10 +42,12 @@ class JaxMARLEnvironment:
 
   def __init__(self, env_id: str, **kwargs):
     if not is_jaxmarl_id(env_id):
-      raise EnvError(f"{env_id!r} is not a supported JaxMARL id (MPE ids such as "
-                     "'MPE_simple_spread_v3' are)")
+      raise EnvError(
+        f"{env_id!r} is not a supported JaxMARL id (MPE ids such as 'MPE_simple_spread_v3' are)"
+      )
     require("jaxmarl", f"env={env_id}")
     import jaxmarl  # Imported here: building the CLI must not pay for it.
+
     try:
       self._env = jaxmarl.make(env_id, **kwargs)
     except (ValueError, KeyError) as e:
@@ -79,8 +81,7 @@ class JaxMARLEnvironment:
     observation = jnp.stack([observations[agent] for agent in self.agents]).astype(jnp.float32)
     if self._time_feature:
       elapsed = jnp.asarray(inner.step, jnp.float32) / self._env.max_steps
-      observation = jnp.concatenate(
-          [observation, jnp.full((self.num_agents, 1), elapsed)], axis=-1)
+      observation = jnp.concatenate([observation, jnp.full((self.num_agents, 1), elapsed)], axis=-1)
     if self._has_masks:
       available = self._env.get_avail_actions(inner)
       mask = jnp.stack([available[agent] for agent in self.agents]).astype(bool)
@@ -100,4 +101,5 @@ class JaxMARLEnvironment:
     ended = jnp.asarray(dones["__all__"], bool)
     # MPE episodes end only at their time limit: a truncation, never a terminal state.
     return self._state(inner, observations), StreamStep(
-        reward.astype(jnp.float32), jnp.zeros_like(ended), ended)
+      reward.astype(jnp.float32), jnp.zeros_like(ended), ended
+    )

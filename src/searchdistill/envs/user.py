@@ -47,16 +47,16 @@ def load(env_id: str) -> UserEnvironment:
   raises `EnvError` naming what is wrong (the user's own exception included)."""
   module_name, _, factory_name = env_id.partition(":")
   if not module_name or not factory_name:
-    raise EnvError(f"env={env_id}: an import path is 'module:factory', e.g. "
-                   "'mypkg.envs:make_env'")
+    raise EnvError(f"env={env_id}: an import path is 'module:factory', e.g. 'mypkg.envs:make_env'")
   # As `python -m` would: a module in the working folder imports from the console script too.
   if os.getcwd() not in sys.path and "" not in sys.path:
     sys.path.append(os.getcwd())
   try:
     module = importlib.import_module(module_name)
   except Exception as e:  # whatever the user's module raises, said in one line
-    raise EnvError(f"env={env_id}: cannot import {module_name!r} ({type(e).__name__}: {e})"
-                   ) from None
+    raise EnvError(
+      f"env={env_id}: cannot import {module_name!r} ({type(e).__name__}: {e})"
+    ) from None
   factory = getattr(module, factory_name, None)
   if not callable(factory):
     raise EnvError(f"env={env_id}: {module_name!r} has no function {factory_name!r}")
@@ -66,6 +66,7 @@ def load(env_id: str) -> UserEnvironment:
     raise EnvError(f"env={env_id}: {factory_name}() raised {type(e).__name__}: {e}") from None
   missing = [name for name in _REQUIRED if not hasattr(inner, name)]
   if missing:
-    raise EnvError(f"env={env_id}: the environment has no {', '.join(missing)} (see "
-                   "docs/own_environment.md)")
+    raise EnvError(
+      f"env={env_id}: the environment has no {', '.join(missing)} (see docs/own_environment.md)"
+    )
   return UserEnvironment(env_id, inner)

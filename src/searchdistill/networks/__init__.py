@@ -14,25 +14,42 @@ def make_network(config, env):
   `model_blocks` layers of `model_width` units otherwise."""
   if config.algo == "muzero" and hasattr(env, "num_agents"):
     return MultiAgentMuZeroNetwork(
-        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
-        width=config.model_width, num_heads=config.model_heads, num_blocks=config.model_blocks)
+      num_actions=env.num_actions,
+      num_atoms=2 * config.support_size + 1,
+      width=config.model_width,
+      num_heads=config.model_heads,
+      num_blocks=config.model_blocks,
+    )
   if config.algo == "muzero":
     image = len(env.observation_shape) == 3
-    torso = config.model_torso if config.model_torso != "auto" else (
-        "resnet" if image else "mlp")
+    torso = config.model_torso if config.model_torso != "auto" else ("resnet" if image else "mlp")
     return MuZeroNetwork(
-        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
-        torso=torso, width=config.model_width,
-        num_blocks=config.model_blocks,
-        downsample=torso == "resnet" and env.observation_shape[0] > 32)
+      num_actions=env.num_actions,
+      num_atoms=2 * config.support_size + 1,
+      torso=torso,
+      width=config.model_width,
+      num_blocks=config.model_blocks,
+      downsample=torso == "resnet" and env.observation_shape[0] > 32,
+    )
   if env.env_id.startswith("BinPack"):
     return BinPackNetwork(
-        num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
-        key_size=config.transformer_key_size, mlp_ratio=config.transformer_mlp_ratio,
-        norm=config.transformer_norm)
-  return MLPNetwork(num_actions=env.num_actions,
-                    hidden_sizes=(config.model_width,) * config.model_blocks)
+      num_layers=config.num_transformer_layers,
+      num_heads=config.transformer_num_heads,
+      key_size=config.transformer_key_size,
+      mlp_ratio=config.transformer_mlp_ratio,
+      norm=config.transformer_norm,
+    )
+  return MLPNetwork(
+    num_actions=env.num_actions, hidden_sizes=(config.model_width,) * config.model_blocks
+  )
 
 
-__all__ = ["BinPackNetwork", "MLPNetwork", "MultiAgentMuZeroNetwork", "MuZeroNetwork",
-           "PolicyValue", "make_network", "mask_logits"]
+__all__ = [
+  "BinPackNetwork",
+  "MLPNetwork",
+  "MultiAgentMuZeroNetwork",
+  "MuZeroNetwork",
+  "PolicyValue",
+  "make_network",
+  "mask_logits",
+]

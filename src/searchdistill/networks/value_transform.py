@@ -72,8 +72,10 @@ def to_two_hot(x: chex.Array, support: Support) -> chex.Array:
   upper_weight = position - lower
   lower = lower.astype(jnp.int32)
   atoms = jnp.arange(support.num_atoms)
-  return (jax.nn.one_hot(lower, support.num_atoms) * (1.0 - upper_weight)[..., None]
-          + (atoms == lower[..., None] + 1) * upper_weight[..., None])
+  return (
+    jax.nn.one_hot(lower, support.num_atoms) * (1.0 - upper_weight)[..., None]
+    + (atoms == lower[..., None] + 1) * upper_weight[..., None]
+  )
 
 
 def from_probs(probs: chex.Array, support: Support) -> chex.Array:

@@ -1,10 +1,10 @@
 """Search: Gumbel MuZero over a known model (the true environment)."""
 
 from searchdistill.search.true_model import (
-    SearchOutput,
-    evaluate_states,
-    greedy_action,
-    make_search,
+  SearchOutput,
+  evaluate_states,
+  greedy_action,
+  make_search,
 )
 
 __all__ = ["SearchOutput", "evaluate_states", "greedy_action", "make_search"]

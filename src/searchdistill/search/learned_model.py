@@ -37,9 +37,17 @@ class LearnedSearchOutput(NamedTuple):
 
 
 def make_learned_search(
-    network, support: Support, *, policy_type: str, num_simulations: int, discount: float,
-    dirichlet_alpha: float = 0.3, dirichlet_fraction: float = 0.25, temperature: float = 1.0,
-    max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
+  network,
+  support: Support,
+  *,
+  policy_type: str,
+  num_simulations: int,
+  discount: float,
+  dirichlet_alpha: float = 0.3,
+  dirichlet_fraction: float = 0.25,
+  temperature: float = 1.0,
+  max_num_considered_actions: int = 16,
+  gumbel_scale: float = 1.0,
 ) -> Callable[..., LearnedSearchOutput]:
   """Builds `search(params, key, observations [B, ...], action_mask bool [B, A])`.
 
@@ -66,32 +74,50 @@ def make_learned_search(
     prediction = network.apply(params, next_latent, method="predict")
     batch = action.shape[0]
     return mctx.RecurrentFnOutput(
-        reward=logits_to_scalar(reward_logits, support),
-        discount=jnp.full((batch,), discount, jnp.float32),
-        prior_logits=prediction.policy_logits,
-        value=logits_to_scalar(prediction.value_logits, support)), next_latent
+      reward=logits_to_scalar(reward_logits, support),
+      discount=jnp.full((batch,), discount, jnp.float32),
+      prior_logits=prediction.policy_logits,
+      value=logits_to_scalar(prediction.value_logits, support),
+    ), next_latent
 
-  def search(params, key: chex.PRNGKey, observations: chex.Array,
-             action_mask: chex.Array) -> LearnedSearchOutput:
+  def search(
+    params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
+  ) -> LearnedSearchOutput:
     chex.assert_rank(action_mask, 2)
     latent = network.apply(params, observations, method="represent")
     prediction = network.apply(params, latent, method="predict")
-    root = mctx.RootFnOutput(prior_logits=prediction.policy_logits,
-                             value=logits_to_scalar(prediction.value_logits, support),
-                             embedding=latent)
+    root = mctx.RootFnOutput(
+      prior_logits=prediction.policy_logits,
+      value=logits_to_scalar(prediction.value_logits, support),
+      embedding=latent,
+    )
     invalid = ~action_mask
     if policy_type == "muzero":
       output = mctx.muzero_policy(
-          params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
-          dirichlet_alpha=dirichlet_alpha, dirichlet_fraction=dirichlet_fraction,
-          temperature=temperature)
+        params,
+        key,
+        root,
+        recurrent_fn,
+        num_simulations,
+        invalid_actions=invalid,
+        dirichlet_alpha=dirichlet_alpha,
+        dirichlet_fraction=dirichlet_fraction,
+        temperature=temperature,
+      )
     else:
       output = mctx.gumbel_muzero_policy(
-          params, key, root, recurrent_fn, num_simulations, invalid_actions=invalid,
-          max_num_considered_actions=min(max_num_considered_actions, action_mask.shape[-1]),
-          gumbel_scale=gumbel_scale)
+        params,
+        key,
+        root,
+        recurrent_fn,
+        num_simulations,
+        invalid_actions=invalid,
+        max_num_considered_actions=min(max_num_considered_actions, action_mask.shape[-1]),
+        gumbel_scale=gumbel_scale,
+      )
     weights = jnp.where(action_mask, output.action_weights, 0.0)
-    return LearnedSearchOutput(output.action.astype(jnp.int32), weights,
-                               output.search_tree.node_values[:, 0])
+    return LearnedSearchOutput(
+      output.action.astype(jnp.int32), weights, output.search_tree.node_values[:, 0]
+    )
 
   return search

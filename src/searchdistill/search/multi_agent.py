@@ -53,15 +53,15 @@ class JointSearchOutput(NamedTuple):
 
 
 class _AgentNode(NamedTuple):
-  latent: chex.Array          # [B, N, W]
-  agent: chex.Array           # int32 [B], whose actions this search branches on
-  others: chex.Array          # int32 [B, N], what every agent plays from this node
+  latent: chex.Array  # [B, N, W]
+  agent: chex.Array  # int32 [B], whose actions this search branches on
+  others: chex.Array  # int32 [B, N], what every agent plays from this node
 
 
 class _JointNode(NamedTuple):
-  latent: chex.Array          # [B, N, W]
-  candidates: chex.Array      # int32 [B, K, N], the joint actions branched on here
-  key: chex.Array             # [B] keys for the children's samples
+  latent: chex.Array  # [B, N, W]
+  candidates: chex.Array  # int32 [B, K, N], the joint actions branched on here
+  key: chex.Array  # [B] keys for the children's samples
 
 
 def _masked_argmax(logits, mask):
@@ -70,15 +70,23 @@ def _masked_argmax(logits, mask):
 
 def _sample_joint(key, logits, num_samples):
   """K joint actions `[K, N]` from the factorized policy `logits [N, A]`."""
-  return jax.random.categorical(key, logits, shape=(num_samples, logits.shape[0])
-                                ).astype(jnp.int32)
+  return jax.random.categorical(key, logits, shape=(num_samples, logits.shape[0])).astype(jnp.int32)
 
 
 def make_multi_agent_planner(
-    network, support: Support, *, planner: str, num_simulations: int, discount: float,
-    num_samples: int | None = 16, policy_type: str = "muzero", dirichlet_alpha: float = 0.3,
-    dirichlet_fraction: float = 0.25, temperature: float = 1.0, gumbel_scale: float = 1.0,
-    max_num_considered_actions: int = 16,
+  network,
+  support: Support,
+  *,
+  planner: str,
+  num_simulations: int,
+  discount: float,
+  num_samples: int | None = 16,
+  policy_type: str = "muzero",
+  dirichlet_alpha: float = 0.3,
+  dirichlet_fraction: float = 0.25,
+  temperature: float = 1.0,
+  gumbel_scale: float = 1.0,
+  max_num_considered_actions: int = 16,
 ) -> Callable[..., JointSearchOutput]:
   """Builds `plan(params, key, observations [B, N, D], action_mask bool [B, N, A])`.
 
@@ -104,14 +112,26 @@ def make_multi_agent_planner(
   def run_mctx(params, key, root, recurrent_fn, invalid_actions):
     if policy_type == "gumbel":
       return mctx.gumbel_muzero_policy(
-          params, key, root, recurrent_fn, num_simulations=num_simulations,
-          invalid_actions=invalid_actions, gumbel_scale=gumbel_scale,
-          max_num_considered_actions=min(max_num_considered_actions,
-                                         invalid_actions.shape[-1]))
+        params,
+        key,
+        root,
+        recurrent_fn,
+        num_simulations=num_simulations,
+        invalid_actions=invalid_actions,
+        gumbel_scale=gumbel_scale,
+        max_num_considered_actions=min(max_num_considered_actions, invalid_actions.shape[-1]),
+      )
     return mctx.muzero_policy(
-        params, key, root, recurrent_fn, num_simulations=num_simulations,
-        invalid_actions=invalid_actions, dirichlet_alpha=dirichlet_alpha,
-        dirichlet_fraction=dirichlet_fraction, temperature=temperature)
+      params,
+      key,
+      root,
+      recurrent_fn,
+      num_simulations=num_simulations,
+      invalid_actions=invalid_actions,
+      dirichlet_alpha=dirichlet_alpha,
+      dirichlet_fraction=dirichlet_fraction,
+      temperature=temperature,
+    )
 
   def model_step(params, latent, joint):
     next_latent, reward_logits = network.apply(params, latent, joint, method="dynamics")
@@ -124,9 +144,11 @@ def make_multi_agent_planner(
     joint = node.others.at[batch, node.agent].set(action)
     next_latent, reward, prediction = model_step(params, node.latent, joint)
     out = mctx.RecurrentFnOutput(
-        reward=reward, discount=jnp.full_like(reward, discount),
-        prior_logits=prediction.policy_logits[batch, node.agent],
-        value=logits_to_scalar(prediction.value_logits, support))
+      reward=reward,
+      discount=jnp.full_like(reward, discount),
+      prior_logits=prediction.policy_logits[batch, node.agent],
+      value=logits_to_scalar(prediction.value_logits, support),
+    )
     greedy = jnp.argmax(prediction.policy_logits, axis=-1).astype(jnp.int32)
     return out, _AgentNode(next_latent, node.agent, greedy)
 
@@ -134,12 +156,16 @@ def make_multi_agent_planner(
     """One search per row, branching on agent `agent [B]`'s actions."""
     batch = jnp.arange(agent.shape[0])
     root = mctx.RootFnOutput(
-        prior_logits=prediction.policy_logits[batch, agent],
-        value=logits_to_scalar(prediction.value_logits, support),
-        embedding=_AgentNode(latent, agent, others))
+      prior_logits=prediction.policy_logits[batch, agent],
+      value=logits_to_scalar(prediction.value_logits, support),
+      embedding=_AgentNode(latent, agent, others),
+    )
     output = run_mctx(params, key, root, agent_recurrent_fn, ~mask[batch, agent])
-    return output.action.astype(jnp.int32), output.action_weights, \
-        output.search_tree.node_values[:, 0]
+    return (
+      output.action.astype(jnp.int32),
+      output.action_weights,
+      output.search_tree.node_values[:, 0],
+    )
 
   def joint_recurrent_fn(params, rng_key, action, node: _JointNode):
     del rng_key
@@ -149,8 +175,11 @@ def make_multi_agent_planner(
     keys = jax.vmap(jax.random.fold_in)(node.key, action)
     candidates, prior = candidates_and_prior(keys, prediction.policy_logits)
     out = mctx.RecurrentFnOutput(
-        reward=reward, discount=jnp.full_like(reward, discount), prior_logits=prior,
-        value=logits_to_scalar(prediction.value_logits, support))
+      reward=reward,
+      discount=jnp.full_like(reward, discount),
+      prior_logits=prior,
+      value=logits_to_scalar(prediction.value_logits, support),
+    )
     return out, _JointNode(next_latent, candidates, keys)
 
   def candidates_and_prior(keys, logits):
@@ -159,20 +188,22 @@ def make_multi_agent_planner(
     b, n, a = logits.shape
     if num_samples is None:
       table = jnp.asarray(np.array(list(itertools.product(range(a), repeat=n))), jnp.int32)
-      log_policy = jax.nn.log_softmax(logits, axis=-1)                 # [B, N, A]
-      prior = jnp.sum(jnp.take_along_axis(
-          log_policy[:, None], table[None, :, :, None], axis=-1)[..., 0], axis=-1)
+      log_policy = jax.nn.log_softmax(logits, axis=-1)  # [B, N, A]
+      prior = jnp.sum(
+        jnp.take_along_axis(log_policy[:, None], table[None, :, :, None], axis=-1)[..., 0], axis=-1
+      )
       return jnp.broadcast_to(table, (b,) + table.shape), prior
     candidates = jax.vmap(lambda k, row: _sample_joint(k, row, num_samples))(keys, logits)
     return candidates, jnp.zeros((b, num_samples))
 
-  def plan(params, key: chex.PRNGKey, observations: chex.Array,
-           action_mask: chex.Array) -> JointSearchOutput:
+  def plan(
+    params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
+  ) -> JointSearchOutput:
     chex.assert_rank(action_mask, 3)
     b, n, a = action_mask.shape
     latent = network.apply(params, observations, method="represent")
     prediction = network.apply(params, latent, method="predict")
-    greedy = _masked_argmax(prediction.policy_logits, action_mask)    # [B, N]
+    greedy = _masked_argmax(prediction.policy_logits, action_mask)  # [B, N]
 
     if planner == "independent":
       # All N searches in one batch of B x N rows; the others play their masked argmax.
@@ -180,17 +211,25 @@ def make_multi_agent_planner(
       agent = jnp.tile(jnp.arange(n, dtype=jnp.int32), b)
       # The same key as the sequential planner's first search: with one agent they coincide.
       actions, weights, values = agent_search(
-          params, jax.random.fold_in(key, 0), rows(latent), jax.tree.map(rows, prediction),
-          agent, rows(greedy), rows(action_mask))
-      return JointSearchOutput(actions.reshape(b, n), weights.reshape(b, n, a),
-                               values.reshape(b, n)[:, 0])
+        params,
+        jax.random.fold_in(key, 0),
+        rows(latent),
+        jax.tree.map(rows, prediction),
+        agent,
+        rows(greedy),
+        rows(action_mask),
+      )
+      return JointSearchOutput(
+        actions.reshape(b, n), weights.reshape(b, n, a), values.reshape(b, n)[:, 0]
+      )
 
     if planner == "sequential":
       chosen, targets, root_value = greedy, [], None
       for i in range(n):
         agent = jnp.full((b,), i, jnp.int32)
         action, weights, values = agent_search(
-            params, jax.random.fold_in(key, i), latent, prediction, agent, chosen, action_mask)
+          params, jax.random.fold_in(key, i), latent, prediction, agent, chosen, action_mask
+        )
         chosen = chosen.at[:, i].set(action)
         targets.append(weights)
         root_value = values if root_value is None else root_value
@@ -201,14 +240,17 @@ def make_multi_agent_planner(
     masked_logits = jnp.where(action_mask, prediction.policy_logits, -1e9)
     node_keys = jax.random.split(sample_key, b)
     candidates, prior = candidates_and_prior(node_keys, masked_logits)
-    invalid = ~jnp.all(jnp.take_along_axis(
-        action_mask[:, None], candidates[..., None], axis=-1)[..., 0], axis=-1)  # [B, K]
-    root = mctx.RootFnOutput(prior_logits=prior,
-                             value=logits_to_scalar(prediction.value_logits, support),
-                             embedding=_JointNode(latent, candidates, node_keys))
+    invalid = ~jnp.all(
+      jnp.take_along_axis(action_mask[:, None], candidates[..., None], axis=-1)[..., 0], axis=-1
+    )  # [B, K]
+    root = mctx.RootFnOutput(
+      prior_logits=prior,
+      value=logits_to_scalar(prediction.value_logits, support),
+      embedding=_JointNode(latent, candidates, node_keys),
+    )
     output = run_mctx(params, search_key, root, joint_recurrent_fn, invalid)
     joint_action = candidates[jnp.arange(b), output.action]
-    one_hot = jax.nn.one_hot(candidates, a)                               # [B, K, N, A]
+    one_hot = jax.nn.one_hot(candidates, a)  # [B, K, N, A]
     targets = jnp.einsum("bk,bkna->bna", output.action_weights, one_hot)
     return JointSearchOutput(joint_action, targets, output.search_tree.node_values[:, 0])
 

@@ -55,9 +55,16 @@ def evaluate_states(network, params, states: EnvState):
 
 
 def make_search(
-    env: Environment, network, *, num_simulations: int, max_num_considered_actions: int,
-    gumbel_scale: float, discount: float, value_scale: float = 0.1,
-    return_tree: bool = False, batched_backward: bool = True,
+  env: Environment,
+  network,
+  *,
+  num_simulations: int,
+  max_num_considered_actions: int,
+  gumbel_scale: float,
+  discount: float,
+  value_scale: float = 0.1,
+  return_tree: bool = False,
+  batched_backward: bool = True,
 ) -> Callable[[Any, chex.PRNGKey, EnvState], SearchOutput]:
   """Builds `search(params, keys, states) -> SearchOutput` for a batch of states.
 
@@ -80,8 +87,9 @@ def make_search(
       mctx's own backward, much cheaper with many actions).
   """
 
-  qtransform = functools.partial(qtransforms.qtransform_completed_by_mix_value,
-                                 value_scale=value_scale)
+  qtransform = functools.partial(
+    qtransforms.qtransform_completed_by_mix_value, value_scale=value_scale
+  )
 
   def recurrent_fn(params, rng_key, action, states):
     del rng_key  # The true dynamics are deterministic.
@@ -89,7 +97,8 @@ def make_search(
     logits, value = evaluate_states(network, params, next_states)
     step_discount = jnp.where(next_states.done, 0.0, discount).astype(jnp.float32)
     return mctx.RecurrentFnOutput(
-        reward=reward, discount=step_discount, prior_logits=logits, value=value), next_states
+      reward=reward, discount=step_discount, prior_logits=logits, value=value
+    ), next_states
 
   def search(params, keys: chex.PRNGKey, states: EnvState) -> SearchOutput:
     chex.assert_equal_shape_prefix([keys, states.action_mask], 1)
@@ -97,19 +106,25 @@ def make_search(
     noise = gumbel_noise(keys, logits.shape[-1], gumbel_scale)
     with use_batched_backward(batched_backward):
       output = gumbel_muzero_policy_with_noise(
-          params,
-          # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
-          jax.random.fold_in(keys[0], 1),
-          mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
-          recurrent_fn, gumbel=noise, num_simulations=num_simulations,
-          invalid_actions=~states.action_mask, qtransform=qtransform,
-          max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]))
+        params,
+        # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
+        jax.random.fold_in(keys[0], 1),
+        mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
+        recurrent_fn,
+        gumbel=noise,
+        num_simulations=num_simulations,
+        invalid_actions=~states.action_mask,
+        qtransform=qtransform,
+        max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]),
+      )
     # mctx fills an all-invalid row with uniform weights; a finished state has no target.
     weights = jnp.where(states.action_mask, output.action_weights, 0.0)
     return SearchOutput(
-        action=output.action.astype(jnp.int32), action_weights=weights,
-        root_value=output.search_tree.node_values[:, 0],
-        tree=output.search_tree if return_tree else None)
+      action=output.action.astype(jnp.int32),
+      action_weights=weights,
+      root_value=output.search_tree.node_values[:, 0],
+      tree=output.search_tree if return_tree else None,
+    )
 
   return search
 

@@ -26,8 +26,8 @@ class CheckpointError(ValueError):
 
 def _manager(directory: pathlib.Path, keep: int, *, read_only: bool = False):
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=not read_only, read_only=read_only,
-      enable_async_checkpointing=False)
+    max_to_keep=keep, create=not read_only, read_only=read_only, enable_async_checkpointing=False
+  )
   return ocp.CheckpointManager(directory.absolute(), options=options)
 
 
@@ -51,8 +51,9 @@ class Checkpointer:
   def save(self, state, meta: dict, *, best: bool = False) -> None:
     step = int(state.iteration)
     args = ocp.args.Composite(
-        state=ocp.args.StandardSave(_to_storable(state)),
-        meta=ocp.args.JsonSave(dict(meta, format_version=FORMAT_VERSION, iteration=step)))
+      state=ocp.args.StandardSave(_to_storable(state)),
+      meta=ocp.args.JsonSave(dict(meta, format_version=FORMAT_VERSION, iteration=step)),
+    )
     manager = self._best if best else self._latest
     if step not in manager.all_steps():
       manager.save(step, args=args)
@@ -71,8 +72,11 @@ def resolve(path) -> tuple[pathlib.Path, int]:
   if (path / "state").is_dir() and path.name.isdigit():
     return path.parent, int(path.name)
   root = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-  steps = sorted(int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()) \
-      if root.is_dir() else []
+  steps = (
+    sorted(int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit())
+    if root.is_dir()
+    else []
+  )
   if not steps:
     raise CheckpointError(f"{path}: contains no complete checkpoint")
   return root, steps[-1]
@@ -84,15 +88,17 @@ def read_meta(path) -> tuple[pathlib.Path, dict]:
   step_dir = root / str(step)
   try:
     meta = _manager(root, 1, read_only=True).restore(
-        step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+      step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+    )["meta"]
   except Exception as e:  # Orbax raises many types for a damaged directory.
     raise CheckpointError(f"{step_dir}: unreadable checkpoint metadata ({_reason(e)})") from None
   if not isinstance(meta, dict) or "config" not in meta:
     raise CheckpointError(f"{step_dir}: checkpoint metadata has no config")
   if meta.get("format_version") != FORMAT_VERSION:
     raise CheckpointError(
-        f"{step_dir}: checkpoint format {meta.get('format_version')} is not supported "
-        f"(this version reads format {FORMAT_VERSION})")
+      f"{step_dir}: checkpoint format {meta.get('format_version')} is not supported "
+      f"(this version reads format {FORMAT_VERSION})"
+    )
   return step_dir, meta
 
 
@@ -107,19 +113,21 @@ def restore(path, template) -> tuple[Any, dict]:
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _to_storable(template))
   try:
     restored = _manager(step_dir.parent, 1, read_only=True).restore(
-        int(step_dir.name),
-        args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+      int(step_dir.name), args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
+    )["state"]
   except Exception as e:
     raise CheckpointError(f"{step_dir}: cannot restore training state ({_reason(e)})") from None
   restored = type(template)(*restored) if not isinstance(restored, type(template)) else restored
   for got, want in zip(jax.tree.leaves(restored), jax.tree.leaves(abstract)):
     if np.shape(got) != want.shape:
       raise CheckpointError(
-          f"{step_dir}: checkpoint shapes do not match this config "
-          f"({np.shape(got)} vs {want.shape})")
+        f"{step_dir}: checkpoint shapes do not match this config ({np.shape(got)} vs {want.shape})"
+      )
   restored = jax.tree.map(
-      lambda got, want: jax.random.wrap_key_data(jnp.asarray(got)) if _is_key(want) else got,
-      restored, template)
+    lambda got, want: jax.random.wrap_key_data(jnp.asarray(got)) if _is_key(want) else got,
+    restored,
+    template,
+  )
   return restored, meta
 
 
@@ -127,4 +135,3 @@ def _reason(error: Exception) -> str:
   text = str(error).strip().splitlines()
   first = text[0] if text else type(error).__name__
   return first[:200]
-

@@ -25,8 +25,17 @@ def parse_variant(text: str) -> tuple[str, dict]:
   return label, overrides
 
 
-def plan_configs(*, env: str, algos, seeds, minutes: float, preset: str, overrides: dict, out,
-                 variants: Sequence[str] | None = None):
+def plan_configs(
+  *,
+  env: str,
+  algos,
+  seeds,
+  minutes: float,
+  preset: str,
+  overrides: dict,
+  out,
+  variants: Sequence[str] | None = None,
+):
   """`(config, run_dir)` pairs, every config checked on its own (nothing touches devices).
 
   Each variant (comma-separated `key=value` overrides) is one more run per algorithm and
@@ -37,9 +46,18 @@ def plan_configs(*, env: str, algos, seeds, minutes: float, preset: str, overrid
   for seed in seeds:
     for algo in algos:
       for label, variant in parsed:
-        config = make_config(preset, {**overrides, **variant, "env": env, "algo": algo,
-                                      "seed": seed, "minutes": minutes,
-                                      "max_num_iters": 1_000_000})
+        config = make_config(
+          preset,
+          {
+            **overrides,
+            **variant,
+            "env": env,
+            "algo": algo,
+            "seed": seed,
+            "minutes": minutes,
+            "max_num_iters": 1_000_000,
+          },
+        )
         name = f"{algo}_{label}_s{seed}" if label else f"{algo}_s{seed}"
         runs.append((config, pathlib.Path(out) / name))
   return runs
@@ -61,14 +79,17 @@ def finished(config, run_dir: pathlib.Path) -> bool:
     return False
   changed = changed_keys(load_config(run_dir / "config.yaml"), config)
   if changed:
-    raise ConfigError(f"{run_dir} holds a run with other settings ({', '.join(changed)}) "
-                      "than this comparison's; use another --out")
+    raise ConfigError(
+      f"{run_dir} holds a run with other settings ({', '.join(changed)}) "
+      "than this comparison's; use another --out"
+    )
   lines = metrics.read_text().splitlines()
   if not lines:
     return False
   last = json.loads(lines[-1])
-  return (last["iteration"] >= config.max_num_iters
-          or (config.minutes > 0 and last["train_seconds"] >= config.minutes * 60))
+  return last["iteration"] >= config.max_num_iters or (
+    config.minutes > 0 and last["train_seconds"] >= config.minutes * 60
+  )
 
 
 def run_comparison(runs, *, show_progress: bool = True) -> None:
@@ -88,6 +109,7 @@ def reference_scores(config) -> dict[str, dict]:
   from searchdistill.algorithms.reference_policies import reference_policies
   from searchdistill.envs import make_stream_environment
   from searchdistill.training.muzero_learner import make_episode_evaluator
+
   if config.algo != "muzero":
     return {}
   env = make_stream_environment(config.env)

@@ -37,10 +37,12 @@ class Components(NamedTuple):
   def search(self, **overrides):
     """The training search (Gumbel noise on), unbatched; overrides any keyword."""
     kwargs = dict(
-        num_simulations=self.config.num_simulations,
-        max_num_considered_actions=self.config.max_num_considered_actions,
-        gumbel_scale=self.config.gumbel_scale, discount=self.config.discount,
-        value_scale=self.config.value_scale)
+      num_simulations=self.config.num_simulations,
+      max_num_considered_actions=self.config.max_num_considered_actions,
+      gumbel_scale=self.config.gumbel_scale,
+      discount=self.config.discount,
+      value_scale=self.config.value_scale,
+    )
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
 
@@ -60,51 +62,73 @@ class Components(NamedTuple):
     c = self.config
     if hasattr(self.env, "num_agents"):
       plan = make_multi_agent_planner(
-          self.network, self.support, planner=c.planner,
-          num_simulations=num_simulations or c.num_simulations, discount=c.discount,
-          num_samples=c.num_joint_samples, policy_type=c.search_policy,
-          dirichlet_alpha=c.dirichlet_alpha,
-          dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
-          temperature=1.0 if training else 0.0,
-          gumbel_scale=c.gumbel_scale if training else 0.0,
-          max_num_considered_actions=c.max_num_considered_actions)
+        self.network,
+        self.support,
+        planner=c.planner,
+        num_simulations=num_simulations or c.num_simulations,
+        discount=c.discount,
+        num_samples=c.num_joint_samples,
+        policy_type=c.search_policy,
+        dirichlet_alpha=c.dirichlet_alpha,
+        dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
+        temperature=1.0 if training else 0.0,
+        gumbel_scale=c.gumbel_scale if training else 0.0,
+        max_num_considered_actions=c.max_num_considered_actions,
+      )
+
       def search(params, key, observations, action_mask):
         out = plan(params, key, observations, action_mask)
         return LearnedSearchOutput(out.joint_action, out.policy_targets, out.root_value)
+
       return search
     return make_learned_search(
-        self.network, self.support, policy_type=c.search_policy,
-        num_simulations=num_simulations or c.num_simulations, discount=c.discount,
-        dirichlet_alpha=c.dirichlet_alpha,
-        dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
-        max_num_considered_actions=c.max_num_considered_actions,
-        gumbel_scale=c.gumbel_scale if training else 0.0)
+      self.network,
+      self.support,
+      policy_type=c.search_policy,
+      num_simulations=num_simulations or c.num_simulations,
+      discount=c.discount,
+      dirichlet_alpha=c.dirichlet_alpha,
+      dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
+      max_num_considered_actions=c.max_num_considered_actions,
+      gumbel_scale=c.gumbel_scale if training else 0.0,
+    )
 
   def algorithm(self, **search_overrides):
     """The configured episodic algorithm, built over this run's env, network and search."""
     if self.config.algo == "ppo":
       return ppo.make_algorithm(self.config, self.env, self.network)
-    return distill.make_algorithm(self.config, self.env, self.network,
-                                  self.search(**search_overrides))
+    return distill.make_algorithm(
+      self.config, self.env, self.network, self.search(**search_overrides)
+    )
 
   def iteration(self):
     """`iteration(state, progress) -> (state, metrics)` of the configured algorithm, where
     `progress` (0 to 1) is how far the run is through its budget."""
     if self.learned_model and self.config.num_actors:
       from searchdistill.training.distributed import RayLearner  # Ray only when asked for.
-      return RayLearner(self.config, self.network, self.learned_search(training=True),
-                        self.optimizer, self.support)
+
+      return RayLearner(
+        self.config, self.network, self.learned_search(training=True), self.optimizer, self.support
+      )
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
-          self.config, self.env, self.network, self.learned_search(training=True),
-          self.optimizer, self.support)
-    late = make_iteration(self.config, self.algorithm(), self.env, self.optimizer,
-                          self.parallel)
+        self.config,
+        self.env,
+        self.network,
+        self.learned_search(training=True),
+        self.optimizer,
+        self.support,
+      )
+    late = make_iteration(self.config, self.algorithm(), self.env, self.optimizer, self.parallel)
     if not self.config.early_simulations:
       return late
     early = make_iteration(
-        self.config, self.algorithm(num_simulations=self.config.early_simulations), self.env,
-        self.optimizer, self.parallel)
+      self.config,
+      self.algorithm(num_simulations=self.config.early_simulations),
+      self.env,
+      self.optimizer,
+      self.parallel,
+    )
     fraction = self.config.early_fraction
     return lambda state, progress=0.0: (early if progress < fraction else late)(state, progress)
 
@@ -112,35 +136,43 @@ class Components(NamedTuple):
     """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes: the network alone
     (`num_simulations` 0) or acting with a noise-free search."""
     if not self.learned_model:
-      return make_evaluator(self.env, self.network, num_simulations=num_simulations,
-                            config=self.config)
-    make = (muzero_learner.make_host_episode_evaluator if getattr(self.env, "host_side", False)
-            else muzero_learner.make_episode_evaluator)
-    return make(self.env, self.learned_policy(num_simulations),
-                max_steps=self.config.eval_max_steps or self.env.max_episode_steps)
+      return make_evaluator(
+        self.env, self.network, num_simulations=num_simulations, config=self.config
+      )
+    make = (
+      muzero_learner.make_host_episode_evaluator
+      if getattr(self.env, "host_side", False)
+      else muzero_learner.make_episode_evaluator
+    )
+    return make(
+      self.env,
+      self.learned_policy(num_simulations),
+      max_steps=self.config.eval_max_steps or self.env.max_episode_steps,
+    )
 
   def learned_policy(self, num_simulations: int):
     """`choose(params, key, observations, action_mask) -> actions`: the greedy network
     (`num_simulations` 0) or the most likely action of a noise-free search."""
     network = self.network
     if not num_simulations:
+
       def greedy(params, key, observations, action_mask):
         del key
         latent = network.apply(params, observations, method="represent")
         logits = network.apply(params, latent, method="predict").policy_logits
         return jnp.argmax(jnp.where(action_mask, logits, -jnp.inf), axis=-1)
+
       return greedy
     search = self.learned_search(training=False, num_simulations=num_simulations)
     # The most likely action of the search's policy: deterministic for both policy types.
     return lambda params, key, observations, action_mask: jnp.argmax(
-        search(params, key, observations, action_mask).action_weights, axis=-1)
+      search(params, key, observations, action_mask).action_weights, axis=-1
+    )
 
   def init_state(self):
     if self.learned_model:
-      return muzero_learner.init_muzero_state(self.config, self.env, self.network,
-                                              self.optimizer)
-    return init_train_state(self.config, self.env, self.network, self.optimizer,
-                            self.algorithm())
+      return muzero_learner.init_muzero_state(self.config, self.env, self.network, self.optimizer)
+    return init_train_state(self.config, self.env, self.network, self.optimizer, self.algorithm())
 
   def place(self, state):
     """Puts a state on the devices in the layout its iteration keeps."""
@@ -170,15 +202,18 @@ def build(config: Config, devices=None) -> Components:
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
     if config.num_actors and getattr(env, "host_side", False):
-      raise ConfigError(f"num_actors={config.num_actors}: the Ray actors step JAX "
-                        f"environments (MinAtar or MPE ids), not {config.env}")
+      raise ConfigError(
+        f"num_actors={config.num_actors}: the Ray actors step JAX "
+        f"environments (MinAtar or MPE ids), not {config.env}"
+      )
     optimizer = muzero_learner.make_optimizer(config)
     window = muzero_learner.window_length(config)
     if config.replay_capacity < window + config.collect_steps:
       raise ConfigError(
-          f"replay_capacity={config.replay_capacity} must hold one window "
-          f"(num_unroll_steps + td_steps + 1 = {window}) plus collect_steps="
-          f"{config.collect_steps}")
+        f"replay_capacity={config.replay_capacity} must hold one window "
+        f"(num_unroll_steps + td_steps + 1 = {window}) plus collect_steps="
+        f"{config.collect_steps}"
+      )
   else:
     env = make_environment(config.env)
     optimizer = distill.make_optimizer(config)

@@ -45,8 +45,9 @@ class RayLearner:
   def __init__(self, config, network, search, optimizer, support):
     self._config = config
     self._sgd_step = jax.jit(
-        muzero_learner.make_sgd_step(config, network, search, optimizer, support),
-        donate_argnums=(0, 1))
+      muzero_learner.make_sgd_step(config, network, search, optimizer, support),
+      donate_argnums=(0, 1),
+    )
     self._split = jax.jit(lambda key: jax.random.split(key, 2 + config.updates_per_iteration))
     self._ray = None
     self._started_ray = False
@@ -56,6 +57,7 @@ class RayLearner:
 
   def _start(self, state: MuZeroState) -> None:
     import ray
+
     c = self._config
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     env_vars = {"JAX_PLATFORMS": "cpu", "RAY_AUTH_MODE": "disabled"}
@@ -63,22 +65,30 @@ class RayLearner:
       env_vars["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
     if not ray.is_initialized():
       if c.ray_address:
-        ray.init(address=c.ray_address, runtime_env={"env_vars": env_vars},
-                 log_to_driver=False)
+        ray.init(address=c.ray_address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
       else:
-        ray.init(num_cpus=c.num_actors, include_dashboard=False,
-                 object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
-                 runtime_env={"env_vars": env_vars}, log_to_driver=False)
+        ray.init(
+          num_cpus=c.num_actors,
+          include_dashboard=False,
+          object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
+          runtime_env={"env_vars": env_vars},
+          log_to_driver=False,
+        )
       self._started_ray = True
     self._ray = ray
     config = c.to_dict()
-    self._store = ray.remote(ParameterStore).options(num_cpus=0).remote(
-        jax.device_get(state.params), int(state.iteration))
-    self._replay = ray.remote(ReplayServer).options(num_cpus=0).remote(
-        config, jax.device_get(state.replay))
+    self._store = (
+      ray.remote(ParameterStore)
+      .options(num_cpus=0)
+      .remote(jax.device_get(state.params), int(state.iteration))
+    )
+    self._replay = (
+      ray.remote(ReplayServer).options(num_cpus=0).remote(config, jax.device_get(state.replay))
+    )
     actor_class = ray.remote(CollectingActor).options(num_cpus=1)
-    self._actors = [actor_class.remote(config, index, self._store, self._replay)
-                    for index in range(c.num_actors)]
+    self._actors = [
+      actor_class.remote(config, index, self._store, self._replay) for index in range(c.num_actors)
+    ]
     self._runs = [actor.run.remote() for actor in self._actors]
 
   def _check_actors(self) -> None:
@@ -125,35 +135,48 @@ class RayLearner:
       time.sleep(0.2)
     key, sample_key, *update_keys = self._split(state.key)
     beta = float(muzero_learner.importance_beta(c, int(state.iteration)))
-    batches = ray.get(self._replay.sample.remote(
-        np.asarray(jax.random.key_data(sample_key)), c.updates_per_iteration, beta))
+    batches = ray.get(
+      self._replay.sample.remote(
+        np.asarray(jax.random.key_data(sample_key)), c.updates_per_iteration, beta
+      )
+    )
     params, opt_state, priorities, losses = state.params, state.opt_state, [], []
     for u, update_key in enumerate(update_keys):
       windows = jax.tree.map(lambda x: x[u], batches.data)
       params, opt_state, priority, aux = self._sgd_step(
-          params, opt_state, state.target_params, windows, batches.weight[u], update_key)
+        params, opt_state, state.target_params, windows, batches.weight[u], update_key
+      )
       priorities.append(priority)
       losses.append(aux)
     # One transfer for the whole iteration's priorities and losses.
     priorities, losses = jax.device_get((priorities, losses))
     self._replay.update_priorities.remote(
-        batches.stream.reshape(-1), batches.slot.reshape(-1), np.concatenate(priorities))
+      batches.stream.reshape(-1), batches.slot.reshape(-1), np.concatenate(priorities)
+    )
     iteration = int(state.iteration) + 1
     self._store.publish.remote(jax.device_get(params), iteration)
-    target_params = (jax.tree.map(jnp.copy, params)
-                     if iteration % c.target_update_interval == 0 else state.target_params)
+    target_params = (
+      jax.tree.map(jnp.copy, params)
+      if iteration % c.target_update_interval == 0
+      else state.target_params
+    )
     stats = ray.get(self._replay.drain_stats.remote())
     self._check_actors()
     metrics = {
-        "rollout/avg_return": stats["returns"] / max(stats["episodes"], 1),
-        "rollout/episodes": float(stats["episodes"]),
-        "rollout/env_steps": float(stats["env_steps"]),
-        "train/sgd_steps": float(len(losses)),
-        **{f"train/{name}": float(np.mean([aux[name] for aux in losses]))
-           for name in muzero_learner.LOSS_NAMES},
+      "rollout/avg_return": stats["returns"] / max(stats["episodes"], 1),
+      "rollout/episodes": float(stats["episodes"]),
+      "rollout/env_steps": float(stats["env_steps"]),
+      "train/sgd_steps": float(len(losses)),
+      **{
+        f"train/{name}": float(np.mean([aux[name] for aux in losses]))
+        for name in muzero_learner.LOSS_NAMES
+      },
     }
     return state._replace(
-        params=params, target_params=target_params, opt_state=opt_state, key=key,
-        iteration=jnp.int32(iteration),
-        env_steps=state.env_steps + jnp.float32(stats["env_steps"])), metrics
-
+      params=params,
+      target_params=target_params,
+      opt_state=opt_state,
+      key=key,
+      iteration=jnp.int32(iteration),
+      env_steps=state.env_steps + jnp.float32(stats["env_steps"]),
+    ), metrics

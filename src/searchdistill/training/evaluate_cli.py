@@ -23,5 +23,10 @@ def evaluate_checkpoint(path, *, episodes: int, simulations: int) -> dict:
   parts, state, meta = load_trained(path)
   evaluator = parts.evaluator(simulations)
   returns = jax.device_get(evaluator(state.params, eval_keys(episodes)))
-  return dict(summarize(returns), env=parts.config.env, simulations=simulations,
-              iteration=int(meta["iteration"]), checkpoint=str(ckpt.resolve(path)[0]))
+  return dict(
+    summarize(returns),
+    env=parts.config.env,
+    simulations=simulations,
+    iteration=int(meta["iteration"]),
+    checkpoint=str(ckpt.resolve(path)[0]),
+  )

@@ -30,9 +30,14 @@ def make_policy(env, network, *, num_simulations: int, config):
   if not num_simulations:
     return lambda params, states, keys: greedy_action(network, params, states)
   search = make_search(
-      env, network, num_simulations=num_simulations,
-      max_num_considered_actions=config.max_num_considered_actions,
-      gumbel_scale=0.0, discount=config.discount, value_scale=config.value_scale)
+    env,
+    network,
+    num_simulations=num_simulations,
+    max_num_considered_actions=config.max_num_considered_actions,
+    gumbel_scale=0.0,
+    discount=config.discount,
+    value_scale=config.value_scale,
+  )
   return lambda params, states, keys: search(params, keys, states).action
 
 
@@ -50,8 +55,11 @@ def make_evaluator(env, network, *, num_simulations: int, config):
       next_states, reward = jax.vmap(env.step)(states, actions)
       return (next_states, returns + reward), None
 
-    (_, returns), _ = jax.lax.scan(act, (states, jnp.zeros(keys.shape[0])),
-                                   jnp.arange(config.eval_max_steps or env.max_episode_steps))
+    (_, returns), _ = jax.lax.scan(
+      act,
+      (states, jnp.zeros(keys.shape[0])),
+      jnp.arange(config.eval_max_steps or env.max_episode_steps),
+    )
     return returns
 
   return evaluate
@@ -63,4 +71,3 @@ def summarize(returns) -> dict:
   n = len(returns)
   stderr = float(returns.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
   return {"mean": float(returns.mean()), "stderr": stderr, "episodes": n}
-

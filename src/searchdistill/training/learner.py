@@ -45,8 +45,15 @@ def init_train_state(config, env, network, optimizer, algorithm: Algorithm) -> T
   params = network.init(init_key, example)
   stream_keys = jax.random.split(stream_key, config.rollout_batch_size)
   streams = jax.jit(jax.vmap(functools.partial(streams_lib.start, env)))(stream_keys)
-  return TrainState(params, optimizer.init(params), key, jnp.int32(0), jnp.float32(0),
-                    streams, algorithm.init_memory())
+  return TrainState(
+    params,
+    optimizer.init(params),
+    key,
+    jnp.int32(0),
+    jnp.float32(0),
+    streams,
+    algorithm.init_memory(),
+  )
 
 
 def state_shardings(state: TrainState, parallel: DataParallel) -> TrainState:
@@ -54,13 +61,13 @@ def state_shardings(state: TrainState, parallel: DataParallel) -> TrainState:
   replicated: the layout the iteration takes and returns, so it compiles once."""
   replicated = lambda tree: jax.tree.map(lambda _: parallel.replicated, tree)
   return TrainState(
-      *(replicated(x) for x in state[:5]),
-      streams=jax.tree.map(lambda _: parallel.batch, state.streams),
-      memory=jax.tree.map(lambda _: parallel.stream_axis, state.memory))
+    *(replicated(x) for x in state[:5]),
+    streams=jax.tree.map(lambda _: parallel.batch, state.streams),
+    memory=jax.tree.map(lambda _: parallel.stream_axis, state.memory),
+  )
 
 
-def _minibatch_plan(weight: chex.Array, key: chex.PRNGKey, batch_size: int,
-                    num_minibatches: int):
+def _minibatch_plan(weight: chex.Array, key: chex.PRNGKey, batch_size: int, num_minibatches: int):
   """The first `num_minibatches` minibatches of a shuffle of the samples, real samples first.
 
   Returns `(indices [num_minibatches, batch_size], weights [same])`: slots past the real
@@ -89,8 +96,9 @@ def _symmetric_views(env, batch_size: int):
   return lambda observations, key: view(observations, jax.random.split(key, batch_size))
 
 
-def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
-                minibatches: int, views=None):
+def _make_learn(
+  config, algorithm: Algorithm, optimizer, parallel: DataParallel, minibatches: int, views=None
+):
   """`learn(params, opt_state, samples, key, lr_scale) -> (params, opt_state, losses, steps)`:
   `num_epochs` epochs of `minibatches` SGD steps each (see `make_iteration`); with `views`
   (see `_symmetric_views`), every minibatch is seen through fresh symmetric views, which the
@@ -110,8 +118,9 @@ def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
     zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
 
     def epoch(carry, epoch_key):
-      indices, weights = _minibatch_plan(samples.weight, epoch_key, config.training_batch_size,
-                                         minibatches)
+      indices, weights = _minibatch_plan(
+        samples.weight, epoch_key, config.training_batch_size, minibatches
+      )
       # Derived from the shuffle's key (not split from it) so that runs without views keep
       # their shuffles bit for bit.
       view_keys = jax.random.split(jax.random.fold_in(epoch_key, 1), minibatches)
@@ -120,13 +129,14 @@ def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
         params, opt_state, stopped = carry
         idx, weight, view_key = plan
         batch = parallel.shard_batch(
-            jax.tree.map(lambda x: x[idx], samples)._replace(weight=weight))
+          jax.tree.map(lambda x: x[idx], samples)._replace(weight=weight)
+        )
         if views is not None:
-          batch = algorithm.reobserve(params_before, batch,
-                                      views(batch.observation, view_key))
+          batch = algorithm.reobserve(params_before, batch, views(batch.observation, view_key))
         run = (jnp.sum(weight) > 0) & ~stopped
         params, opt_state, aux = jax.lax.cond(
-            run, sgd_step, lambda p, o, b, s: (p, o, zeros), params, opt_state, batch, lr_scale)
+          run, sgd_step, lambda p, o, b, s: (p, o, zeros), params, opt_state, batch, lr_scale
+        )
         if early_stop is not None:
           stopped = stopped | (run & (aux[early_stop] > config.target_kl))
         return (params, opt_state, stopped), (aux, run)
@@ -134,7 +144,8 @@ def _make_learn(config, algorithm: Algorithm, optimizer, parallel: DataParallel,
       return jax.lax.scan(minibatch, carry, (indices, weights, view_keys))
 
     (params, opt_state, _), (aux, ran) = jax.lax.scan(
-        epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.num_epochs))
+      epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.num_epochs)
+    )
     steps = jnp.sum(ran)
     aux = jax.tree.map(lambda x: jnp.sum(x) / jnp.maximum(steps, 1), aux)
     return params, opt_state, aux, steps
@@ -147,10 +158,10 @@ def _rollout_metrics(rollout) -> dict:
   episodes = jnp.sum(rollout.last)
   per_episode = lambda x: jnp.sum(x).astype(jnp.float32) / jnp.maximum(episodes, 1)
   return {
-      "rollout/avg_return": per_episode(rollout.episode_return),
-      "rollout/avg_episode_length": per_episode(rollout.episode_length),
-      "rollout/episodes": episodes.astype(jnp.float32),
-      "rollout/env_steps": real_steps,
+    "rollout/avg_return": per_episode(rollout.episode_return),
+    "rollout/avg_episode_length": per_episode(rollout.episode_length),
+    "rollout/episodes": episodes.astype(jnp.float32),
+    "rollout/env_steps": real_steps,
   }
 
 
@@ -167,10 +178,14 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
   """
   collect = parallel.per_shard_episodes(algorithm.collect)
   new_steps = env.max_episode_steps * config.rollout_batch_size
-  views = (_symmetric_views(env, config.training_batch_size)
-           if config.symmetric_views and env.symmetries > 1 else None)
-  learn = _make_learn(config, algorithm, optimizer, parallel,
-                      math.ceil(new_steps / config.training_batch_size), views)
+  views = (
+    _symmetric_views(env, config.training_batch_size)
+    if config.symmetric_views and env.symmetries > 1
+    else None
+  )
+  learn = _make_learn(
+    config, algorithm, optimizer, parallel, math.ceil(new_steps / config.training_batch_size), views
+  )
 
   def iteration(state: TrainState, progress=0.0):
     key, collect_key, learn_key = jax.random.split(state.key, 3)
@@ -178,16 +193,24 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
     trajectory, rollout, streams = collect(state.params, stream_keys, state.streams)
     samples, memory = algorithm.make_samples(state.params, state.memory, trajectory)
     lr_scale = learning_rate_scale(config, progress)
-    params, opt_state, losses, steps = learn(state.params, state.opt_state, samples, learn_key,
-                                             lr_scale)
+    params, opt_state, losses, steps = learn(
+      state.params, state.opt_state, samples, learn_key, lr_scale
+    )
     metrics = {
-        **_rollout_metrics(rollout),
-        "train/sgd_steps": steps.astype(jnp.float32),
-        "train/learning_rate": config.learning_rate * lr_scale,
-        **{f"train/{name}": value for name, value in losses.items()},
+      **_rollout_metrics(rollout),
+      "train/sgd_steps": steps.astype(jnp.float32),
+      "train/learning_rate": config.learning_rate * lr_scale,
+      **{f"train/{name}": value for name, value in losses.items()},
     }
-    new_state = TrainState(params, opt_state, key, state.iteration + 1,
-                           state.env_steps + metrics["rollout/env_steps"], streams, memory)
+    new_state = TrainState(
+      params,
+      opt_state,
+      key,
+      state.iteration + 1,
+      state.env_steps + metrics["rollout/env_steps"],
+      streams,
+      memory,
+    )
     new_state = jax.lax.with_sharding_constraint(new_state, state_shardings(new_state, parallel))
     return new_state, metrics
 

@@ -42,8 +42,9 @@ class MetricsLog:
     return sum(1 for _ in open(self.path))
 
   def write(self, record: dict) -> None:
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-             for k, v in record.items()}
+    clean = {
+      k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()
+    }
     self._file.write(json.dumps(clean) + "\n")
     self._file.flush()
     if self._backend is not None:
@@ -65,6 +66,7 @@ def read_metrics(run_dir) -> list[dict]:
 class _TensorBoard:
   def __init__(self, run_dir: pathlib.Path):
     from tensorboardX import SummaryWriter
+
     self._writer = SummaryWriter(str(run_dir / "tensorboard"))
 
   def __call__(self, record: dict) -> None:
@@ -110,18 +112,27 @@ def _lines(path) -> list[str]:
 class _WandB:
   def __init__(self, run_dir: pathlib.Path, config: dict):
     import wandb
+
     mode = wandb_mode()
     if mode == "offline":
-      print("logger=wandb: no W&B login found, logging offline (upload later with "
-            "`wandb sync`)", file=sys.stderr)
+      print(
+        "logger=wandb: no W&B login found, logging offline (upload later with `wandb sync`)",
+        file=sys.stderr,
+      )
     # The run's own folder unless the user chose one.
     directory = os.environ.get("WANDB_DIR", str(run_dir))
-    self._run = wandb.init(project=os.environ.get("WANDB_PROJECT", "searchdistill"),
-                           config=config, dir=directory, mode=mode, reinit="finish_previous")
+    self._run = wandb.init(
+      project=os.environ.get("WANDB_PROJECT", "searchdistill"),
+      config=config,
+      dir=directory,
+      mode=mode,
+      reinit="finish_previous",
+    )
 
   def __call__(self, record: dict) -> None:
-    self._run.log({k: v for k, v in record.items() if k != "iteration"},
-                  step=int(record["iteration"]))
+    self._run.log(
+      {k: v for k, v in record.items() if k != "iteration"}, step=int(record["iteration"])
+    )
 
   def close(self) -> None:
     self._run.finish()

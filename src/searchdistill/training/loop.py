@@ -60,8 +60,11 @@ def _check_finite(metrics: dict, params) -> None:
 def changed_keys(saved: Config, config: Config) -> list[str]:
   """The keys in which `config` differs from a run's `saved` one, beyond what a resume may
   change (`RESUMABLE_CHANGES`)."""
-  return [k for k in config.to_dict()
-          if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES]
+  return [
+    k
+    for k in config.to_dict()
+    if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES
+  ]
 
 
 def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
@@ -70,8 +73,10 @@ def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
   if resume:
     changed = changed_keys(load_config(config_path), config)
     if changed:
-      raise ConfigError(f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
-                        f"{', '.join(changed)} differ from {config_path}")
+      raise ConfigError(
+        f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
+        f"{', '.join(changed)} differ from {config_path}"
+      )
     return
   if config_path.exists() or (out / "checkpoints").exists():
     raise ConfigError(f"{out} already holds a run; use --resume {out} or another --out")
@@ -79,8 +84,15 @@ def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
   config_path.write_text(config.to_yaml())
 
 
-def train(config: Config, out, *, resume: bool = False, devices=None,
-          show_progress: bool = True, stop_after: int | None = None) -> dict:
+def train(
+  config: Config,
+  out,
+  *,
+  resume: bool = False,
+  devices=None,
+  show_progress: bool = True,
+  stop_after: int | None = None,
+) -> dict:
   """Trains until `max_num_iters`, the `minutes` budget, or a stop signal.
 
   Args:
@@ -132,8 +144,13 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     return time.perf_counter() - start - eval_seconds
 
   def save(best_copy: bool = False):
-    meta = dict(config=config.to_dict(), wall_seconds=time.perf_counter() - start,
-                eval_seconds=eval_seconds, metrics_lines=log.line_count(), best_eval=best)
+    meta = dict(
+      config=config.to_dict(),
+      wall_seconds=time.perf_counter() - start,
+      eval_seconds=eval_seconds,
+      metrics_lines=log.line_count(),
+      best_eval=best,
+    )
     # The Ray learner's replay lives in its replay actor until a checkpoint asks for it.
     complete = getattr(iteration, "checkpoint_state", lambda s: s)(state)
     checkpointer.save(jax.device_get(complete), meta, best=best_copy)
@@ -144,8 +161,9 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     record.update({"eval/greedy/mean": greedy["mean"], "eval/greedy/stderr": greedy["stderr"]})
     if search_eval is not None:
       searched = summarize(search_eval(state.params, keys))
-      record.update({"eval/search/mean": searched["mean"],
-                     "eval/search/stderr": searched["stderr"]})
+      record.update(
+        {"eval/search/mean": searched["mean"], "eval/search/stderr": searched["stderr"]}
+      )
     return record
 
   num_devices = parts.parallel.num_devices
@@ -154,17 +172,21 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     with _StopRequest() as stop, progress:
       while int(state.iteration) < config.max_num_iters:
         tick = time.perf_counter()
-        progress_done = max(int(state.iteration) / config.max_num_iters,
-                            train_seconds() / budget)
+        progress_done = max(int(state.iteration) / config.max_num_iters, train_seconds() / budget)
         state, metrics = iteration(state, progress_done)
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         seconds = time.perf_counter() - tick
         _check_finite(metrics, state.params)
         step, trained = int(state.iteration), train_seconds()
-        record = {"iteration": step, **({} if done_here else {"devices": num_devices}),
-                  "wall_seconds": time.perf_counter() - start,
-                  "train_seconds": trained, "env_steps": float(state.env_steps),
-                  "decisions_per_second": metrics["rollout/env_steps"] / seconds, **metrics}
+        record = {
+          "iteration": step,
+          **({} if done_here else {"devices": num_devices}),
+          "wall_seconds": time.perf_counter() - start,
+          "train_seconds": trained,
+          "env_steps": float(state.env_steps),
+          "decisions_per_second": metrics["rollout/env_steps"] / seconds,
+          **metrics,
+        }
         # The logged figure decides, so a comparison can tell a finished run from its log.
         is_last = step >= config.max_num_iters or trained >= budget
         if config.eval_every and (step % config.eval_every == 0 or is_last):
@@ -180,8 +202,11 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
         new_best = "eval/greedy/mean" in record and record["eval/greedy/mean"] > best
         if new_best:
           best = record["eval/greedy/mean"]
-        stopping = (is_last or stop.signal_name is not None
-                    or (stop_after is not None and done_here >= stop_after))
+        stopping = (
+          is_last
+          or stop.signal_name is not None
+          or (stop_after is not None and done_here >= stop_after)
+        )
         if step % config.checkpoint_every == 0 or stopping:
           save()
         if new_best:
@@ -196,8 +221,12 @@ def train(config: Config, out, *, resume: bool = False, devices=None,
     log.close()
   if actors:
     summary["actors"] = actors
-  summary.update(iteration=int(state.iteration), wall_seconds=time.perf_counter() - start,
-                 train_seconds=train_seconds(), **last_eval)
+  summary.update(
+    iteration=int(state.iteration),
+    wall_seconds=time.perf_counter() - start,
+    train_seconds=train_seconds(),
+    **last_eval,
+  )
   return summary
 
 
@@ -208,4 +237,3 @@ def load_run_config(path) -> Config:
     return make_config("cpu", meta["config"])
   except ConfigError as e:
     raise ckpt.CheckpointError(f"{path}: checkpoint config is invalid ({e})") from None
-

@@ -53,10 +53,16 @@ def make_optimizer(config) -> optax.GradientTransformation:
   """AdamW with linear warmup then cosine decay, after global-norm clipping."""
   total = config.max_num_iters * config.updates_per_iteration
   schedule = optax.warmup_cosine_decay_schedule(
-      0.0, config.learning_rate, min(config.warmup_updates, total - 1) or 1, total,
-      end_value=config.learning_rate * 0.1)
-  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                     optax.adamw(schedule, weight_decay=config.weight_decay))
+    0.0,
+    config.learning_rate,
+    min(config.warmup_updates, total - 1) or 1,
+    total,
+    end_value=config.learning_rate * 0.1,
+  )
+  return optax.chain(
+    optax.clip_by_global_norm(config.max_grad_norm),
+    optax.adamw(schedule, weight_decay=config.weight_decay),
+  )
 
 
 def importance_beta(config, iteration):
@@ -76,10 +82,12 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   n = config.rollout_batch_size
   if getattr(env, "host_side", False):
     # The games live on the host (`_host_iteration`); the state keeps their latest frames.
-    env_states = EnvState(inner=jnp.zeros(n, jnp.int32),
-                          observation=jnp.zeros((n, *env.observation_shape), jnp.uint8),
-                          action_mask=jnp.ones((n, env.num_actions), bool),
-                          done=jnp.zeros(n, bool))
+    env_states = EnvState(
+      inner=jnp.zeros(n, jnp.int32),
+      observation=jnp.zeros((n, *env.observation_shape), jnp.uint8),
+      action_mask=jnp.ones((n, env.num_actions), bool),
+      done=jnp.zeros(n, bool),
+    )
   else:
     env_states = jax.vmap(env.reset)(jax.random.split(env_key, n))
   observation = env_states.observation[:1]
@@ -87,24 +95,40 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   action_shape = env_states.action_mask.shape[1:-1]
   params = network.init(init_key, observation, jnp.zeros((1, *action_shape), jnp.int32))
   example = muzero.Step(
-      observation=env_states.observation[0], action_mask=env_states.action_mask[0],
-      action=jnp.zeros(action_shape, jnp.int32), reward=jnp.float32(0),
-      terminated=jnp.array(False), boundary=jnp.array(False),
-      policy=jnp.zeros(env_states.action_mask.shape[1:], jnp.float32),
-      root_value=jnp.float32(0))
+    observation=env_states.observation[0],
+    action_mask=env_states.action_mask[0],
+    action=jnp.zeros(action_shape, jnp.int32),
+    reward=jnp.float32(0),
+    terminated=jnp.array(False),
+    boundary=jnp.array(False),
+    policy=jnp.zeros(env_states.action_mask.shape[1:], jnp.float32),
+    root_value=jnp.float32(0),
+  )
   if config.num_actors:
     # One shard per Ray actor (`training.distributed`), each with its actor's streams.
-    buffer = replay.init_sharded(example, num_shards=config.num_actors,
-                                 num_streams=config.rollout_batch_size,
-                                 capacity=config.replay_capacity)
+    buffer = replay.init_sharded(
+      example,
+      num_shards=config.num_actors,
+      num_streams=config.rollout_batch_size,
+      capacity=config.replay_capacity,
+    )
   else:
-    buffer = replay.init(example, num_streams=config.rollout_batch_size,
-                         capacity=config.replay_capacity)
+    buffer = replay.init(
+      example, num_streams=config.rollout_batch_size, capacity=config.replay_capacity
+    )
   # A separate copy: the iteration donates its input, and one buffer can't be donated twice.
   target_params = jax.tree.map(jnp.copy, params)
-  return MuZeroState(params, target_params, optimizer.init(params), key, jnp.int32(0),
-                     jnp.float32(0), env_states, jnp.zeros(config.rollout_batch_size),
-                     buffer)
+  return MuZeroState(
+    params,
+    target_params,
+    optimizer.init(params),
+    key,
+    jnp.int32(0),
+    jnp.float32(0),
+    env_states,
+    jnp.zeros(config.rollout_batch_size),
+    buffer,
+  )
 
 
 # What `muzero.loss_fn` reports per SGD step, logged as `train/<name>`.
@@ -119,15 +143,29 @@ def make_sgd_step(config, network, search, optimizer, support):
 
   def sgd_step(params, opt_state, target_params, windows, weight, reanalyse_key):
     if config.reanalyse_fraction > 0:
-      windows = muzero.reanalyse(windows, target_params, reanalyse_key, search=search,
-                                 fraction=config.reanalyse_fraction)
-    targets = jax.vmap(lambda w: muzero.unroll_targets(
-        w, num_unroll_steps=config.num_unroll_steps, td_steps=config.td_steps,
-        discount=config.discount))(windows)
-    grads, aux = jax.grad(lambda p: muzero.loss_fn(
-        p, network, targets, weight, support=support,
+      windows = muzero.reanalyse(
+        windows, target_params, reanalyse_key, search=search, fraction=config.reanalyse_fraction
+      )
+    targets = jax.vmap(
+      lambda w: muzero.unroll_targets(
+        w,
+        num_unroll_steps=config.num_unroll_steps,
+        td_steps=config.td_steps,
+        discount=config.discount,
+      )
+    )(windows)
+    grads, aux = jax.grad(
+      lambda p: muzero.loss_fn(
+        p,
+        network,
+        targets,
+        weight,
+        support=support,
         value_loss_weight=config.value_loss_weight,
-        consistency_weight=config.consistency_weight), has_aux=True)(params)
+        consistency_weight=config.consistency_weight,
+      ),
+      has_aux=True,
+    )(params)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, updates)
     return params, opt_state, aux.pop("priority"), aux
@@ -147,10 +185,17 @@ def make_update(config, network, search, optimizer, support):
 
   def update(params, opt_state, buffer, target_params, beta, update_key):
     sample_key, reanalyse_key = jax.random.split(update_key)
-    drawn = replay.sample(buffer, sample_key, batch_size=config.training_batch_size,
-                          window=window, alpha=config.priority_alpha, beta=beta)
-    params, opt_state, priority, aux = sgd_step(params, opt_state, target_params, drawn.data,
-                                                drawn.weight, reanalyse_key)
+    drawn = replay.sample(
+      buffer,
+      sample_key,
+      batch_size=config.training_batch_size,
+      window=window,
+      alpha=config.priority_alpha,
+      beta=beta,
+    )
+    params, opt_state, priority, aux = sgd_step(
+      params, opt_state, target_params, drawn.data, drawn.weight, reanalyse_key
+    )
     buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, priority)
     return params, opt_state, buffer.priority, buffer.max_priority, aux
 
@@ -168,8 +213,7 @@ def _make_learn(config, network, search, optimizer, support):
   """
   window = window_length(config)
 
-  update = jax.jit(make_update(config, network, search, optimizer, support),
-                   donate_argnums=(0, 1))
+  update = jax.jit(make_update(config, network, search, optimizer, support), donate_argnums=(0, 1))
   add = jax.jit(replay.add, donate_argnums=0)
 
   @jax.jit
@@ -181,8 +225,10 @@ def _make_learn(config, network, search, optimizer, support):
   @jax.jit
   def rollout_metrics(returns, ended):
     num_ended = jnp.sum(ended)
-    return {"rollout/avg_return": jnp.sum(returns) / jnp.maximum(num_ended, 1),
-            "rollout/episodes": num_ended.astype(jnp.float32)}
+    return {
+      "rollout/avg_return": jnp.sum(returns) / jnp.maximum(num_ended, 1),
+      "rollout/episodes": num_ended.astype(jnp.float32),
+    }
 
   def learn(state: MuZeroState, learn_key, steps, returns, ended):
     buffer = add(state.replay, steps)
@@ -191,7 +237,8 @@ def _make_learn(config, network, search, optimizer, support):
     if bool(ready):
       for update_key in keys:
         params, opt_state, priority, max_priority, aux = update(
-            params, opt_state, buffer, state.target_params, beta, update_key)
+          params, opt_state, buffer, state.target_params, beta, update_key
+        )
         buffer = buffer._replace(priority=priority, max_priority=max_priority)
         losses.append(aux)
     iteration_index = state.iteration + 1
@@ -201,15 +248,24 @@ def _make_learn(config, network, search, optimizer, support):
       target_params = state.target_params
     collected = config.collect_steps * config.rollout_batch_size
     metrics = {
-        **rollout_metrics(returns, ended),
-        "rollout/env_steps": jnp.float32(collected),
-        "train/sgd_steps": jnp.float32(len(losses)),
-        **{f"train/{name}": jnp.mean(jnp.stack([aux[name] for aux in losses]))
-           if losses else jnp.float32(0) for name in LOSS_NAMES},
+      **rollout_metrics(returns, ended),
+      "rollout/env_steps": jnp.float32(collected),
+      "train/sgd_steps": jnp.float32(len(losses)),
+      **{
+        f"train/{name}": jnp.mean(jnp.stack([aux[name] for aux in losses]))
+        if losses
+        else jnp.float32(0)
+        for name in LOSS_NAMES
+      },
     }
-    return state._replace(params=params, target_params=target_params, opt_state=opt_state,
-                          iteration=iteration_index, env_steps=state.env_steps + collected,
-                          replay=buffer), metrics
+    return state._replace(
+      params=params,
+      target_params=target_params,
+      opt_state=opt_state,
+      iteration=iteration_index,
+      env_steps=state.env_steps + collected,
+      replay=buffer,
+    ), metrics
 
   return learn
 
@@ -230,16 +286,29 @@ def make_collect(config, env, search):
       next_states, result = jax.vmap(env.step)(states, out.action, env_keys)
       boundary = result.terminated | result.truncated
       running = running + result.reward
-      record = muzero.Step(states.observation, states.action_mask, out.action, result.reward,
-                           result.terminated, boundary, out.action_weights, out.root_value)
+      record = muzero.Step(
+        states.observation,
+        states.action_mask,
+        out.action,
+        result.reward,
+        result.terminated,
+        boundary,
+        out.action_weights,
+        out.root_value,
+      )
       finished = (jnp.where(boundary, running, 0.0), boundary)
       return (next_states, jnp.where(boundary, 0.0, running)), (record, finished)
 
     (env_states, episode_return), (steps, finished) = jax.lax.scan(
-        act, (env_states, episode_return), jnp.arange(config.collect_steps))
+      act, (env_states, episode_return), jnp.arange(config.collect_steps)
+    )
     # Time-major [L, E] -> stream-major [E, L] for the buffer.
-    return env_states, episode_return, jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), steps), \
-        finished
+    return (
+      env_states,
+      episode_return,
+      jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), steps),
+      finished,
+    )
 
   return collect
 
@@ -274,7 +343,8 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
   def iteration(state: MuZeroState, progress=None):
     del progress  # MuZero's schedules count updates (see `make_optimizer`).
     key, learn_key, env_states, episode_return, steps, (returns, ended) = collect_iteration(
-        state.params, state.key, state.env_states, state.episode_return)
+      state.params, state.key, state.env_states, state.episode_return
+    )
     state = state._replace(key=key, env_states=env_states, episode_return=episode_return)
     return learn(state, learn_key, steps, returns, ended)
 
@@ -296,9 +366,11 @@ def _host_iteration(config, env, search, learn):
     del progress  # MuZero's schedules count updates (see `make_optimizer`).
     if "vector" not in games:
       # Seeded by the iteration too, so a resumed run does not replay the first games.
-      games["vector"] = env.vector(config.rollout_batch_size,
-                                   seed=config.seed * 1_000_003 + int(state.iteration),
-                                   training=True)
+      games["vector"] = env.vector(
+        config.rollout_batch_size,
+        seed=config.seed * 1_000_003 + int(state.iteration),
+        training=True,
+      )
       games["observation"] = games["vector"].reset()
     vector = games["vector"]
     key, collect_key, learn_key = split(state.key)
@@ -307,16 +379,27 @@ def _host_iteration(config, env, search, learn):
     for step in range(config.collect_steps):
       observation = games["observation"]
       action, weights, root_value = jax.device_get(
-          act(state.params, collect_key, step, observation, mask))
+        act(state.params, collect_key, step, observation, mask)
+      )
       games["observation"], result = vector.step(action)
-      records.append(muzero.Step(observation, mask, action.astype(np.int32), result.reward,
-                                 result.terminated, result.terminated | result.truncated,
-                                 weights, root_value))
+      records.append(
+        muzero.Step(
+          observation,
+          mask,
+          action.astype(np.int32),
+          result.reward,
+          result.terminated,
+          result.terminated | result.truncated,
+          weights,
+          root_value,
+        )
+      )
       returns.append(result.scores)
       ended.append(result.game_over)
     steps = jax.tree.map(lambda *xs: np.stack(xs, axis=1), *records)
-    state = state._replace(key=key, env_states=state.env_states._replace(
-        observation=games["observation"]))
+    state = state._replace(
+      key=key, env_states=state.env_states._replace(observation=games["observation"])
+    )
     return learn(state, learn_key, steps, np.stack(returns), np.stack(ended))
 
   return iteration
@@ -338,8 +421,9 @@ def make_episode_evaluator(env, choose, *, max_steps: int):
     def body(carry):
       t, states, returns, finished = carry
       step_keys = per_step_keys(keys, t)
-      actions = choose(params, jax.random.fold_in(keys[0], t), states.observation,
-                       states.action_mask)
+      actions = choose(
+        params, jax.random.fold_in(keys[0], t), states.observation, states.action_mask
+      )
       states, result = jax.vmap(env.step)(states, actions, step_keys)
       returns = returns + jnp.where(finished, 0.0, result.reward)
       finished = finished | result.terminated | result.truncated
@@ -366,8 +450,9 @@ def make_host_episode_evaluator(env, choose, *, max_steps: int):
     for t in range(max_steps):
       if finished.all():
         break
-      actions = jax.device_get(choose(params, jax.random.fold_in(keys[0], t), observation,
-                                      vector.action_mask))
+      actions = jax.device_get(
+        choose(params, jax.random.fold_in(keys[0], t), observation, vector.action_mask)
+      )
       observation, result = vector.step(actions)
       returns = np.where(result.game_over & ~finished, result.scores, returns)
       finished |= result.game_over

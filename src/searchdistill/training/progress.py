@@ -19,9 +19,13 @@ class Progress:
     if self._enabled:
       from rich.progress import BarColumn, TextColumn
       from rich.progress import Progress as RichProgress
+
       self._bar = RichProgress(
-          TextColumn("iter {task.completed}/{task.total}"), BarColumn(),
-          TextColumn("{task.fields[status]}"), transient=False)
+        TextColumn("iter {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        transient=False,
+      )
       self._bar.start()
       self._task = self._bar.add_task("train", total=self._total, status="compiling...")
     return self
@@ -35,16 +39,20 @@ class Progress:
       return
     per_iter = elapsed / max(iteration, 1)
     left = min((self._total - iteration) * per_iter, self._budget - elapsed)
-    status = (f"util {record['rollout/avg_return']:.3f}  "
-              f"{record['decisions_per_second']:.0f} dec/s  left {_clock(left)}")
+    status = (
+      f"util {record['rollout/avg_return']:.3f}  "
+      f"{record['decisions_per_second']:.0f} dec/s  left {_clock(left)}"
+    )
     self._bar.update(self._task, completed=iteration, status=status)
 
   def note(self, evaluation: dict) -> None:
     text = "eval greedy {:.3f} +- {:.3f}".format(
-        evaluation["eval/greedy/mean"], evaluation["eval/greedy/stderr"])
+      evaluation["eval/greedy/mean"], evaluation["eval/greedy/stderr"]
+    )
     if "eval/search/mean" in evaluation:
       text += "  search {:.3f} +- {:.3f}".format(
-          evaluation["eval/search/mean"], evaluation["eval/search/stderr"])
+        evaluation["eval/search/mean"], evaluation["eval/search/stderr"]
+      )
     if self._bar is not None:
       self._bar.console.print(text)
     elif self._enabled:

@@ -65,9 +65,16 @@ class ReplayServer:
     self._size = jax.jit(replay.size)
 
     def sample_many(buffer, keys, beta):
-      return jax.vmap(lambda key: replay.sample(
-          buffer, key, batch_size=c.training_batch_size, window=self._window,
-          alpha=c.priority_alpha, beta=beta))(keys)
+      return jax.vmap(
+        lambda key: replay.sample(
+          buffer,
+          key,
+          batch_size=c.training_batch_size,
+          window=self._window,
+          alpha=c.priority_alpha,
+          beta=beta,
+        )
+      )(keys)
 
     self._sample = jax.jit(sample_many)
     self._reset_stats()
@@ -90,11 +97,11 @@ class ReplayServer:
     """`num_batches` batches drawn with the current priorities: a `replay.Sample` whose leaves
     have a leading `[num_batches]` axis (NumPy)."""
     import jax
+
     keys = jax.random.split(jax.random.wrap_key_data(key_data), num_batches)
     return jax.device_get(self._sample(self._buffer, keys, beta))
 
-  def update_priorities(self, stream: np.ndarray, slot: np.ndarray,
-                        priority: np.ndarray) -> None:
+  def update_priorities(self, stream: np.ndarray, slot: np.ndarray, priority: np.ndarray) -> None:
     self._buffer = self._update(self._buffer, stream, slot, priority)
 
   def drain_stats(self) -> dict:
@@ -106,6 +113,7 @@ class ReplayServer:
   def snapshot(self) -> Any:
     """The whole buffer as NumPy, for a checkpoint."""
     import jax
+
     return jax.device_get(self._buffer)
 
 
@@ -133,20 +141,21 @@ class CollectingActor:
     self._collect = jax.jit(make_collect(c, parts.env, parts.learned_search(training=True)))
     key = jax.random.fold_in(jax.random.key(c.seed), 10_000 + index)
     self._key, env_key = jax.random.split(key)
-    self._env_states = jax.vmap(parts.env.reset)(
-        jax.random.split(env_key, c.rollout_batch_size))
+    self._env_states = jax.vmap(parts.env.reset)(jax.random.split(env_key, c.rollout_batch_size))
     self._episode_return = jax.numpy.zeros(c.rollout_batch_size)
 
   def run(self) -> dict:
     """Collects until the store's stop flag is set; returns what this actor did."""
     import jax
     import ray
+
     params, version = ray.get(self._store.latest.remote())
     refreshes, blocks, since_refresh, pending = 0, 0, 0, None
     while not ray.get(self._store.stopped.remote()):
       self._key, collect_key = jax.random.split(self._key)
       self._env_states, self._episode_return, steps, (returns, ended) = self._collect(
-          params, collect_key, self._env_states, self._episode_return)
+        params, collect_key, self._env_states, self._episode_return
+      )
       steps, returns, ended = jax.device_get((steps, returns, ended))
       if pending is not None:
         ray.get(pending)
@@ -159,4 +168,3 @@ class CollectingActor:
     if pending is not None:
       ray.get(pending)
     return dict(index=self._index, blocks=blocks, refreshes=refreshes, version=version)
-

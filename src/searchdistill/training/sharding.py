@@ -46,5 +46,10 @@ class DataParallel:
     is the `Algorithm.collect` contract.
     """
     batch, time_major = PartitionSpec("data"), PartitionSpec(None, "data")
-    return jax.shard_map(collect, mesh=self.mesh, in_specs=(PartitionSpec(), batch, batch),
-                         out_specs=(time_major, time_major, batch), check_vma=False)
+    return jax.shard_map(
+      collect,
+      mesh=self.mesh,
+      in_specs=(PartitionSpec(), batch, batch),
+      out_specs=(time_major, time_major, batch),
+      check_vma=False,
+    )

@@ -18,6 +18,7 @@ def run_label(run_dir) -> str:
 def plot_runs(run_dirs, out: str) -> None:
   """One line per run and evaluation kind: greedy solid, search dashed, rollout faint."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -35,15 +36,33 @@ def plot_runs(run_dirs, out: str) -> None:
       # Stream algorithms (MuZero) report no rollout return in iterations where no episode
       # ended; those are skipped rather than drawn as zeros.
       rollouts = [r for r in records if r.get("rollout/episodes", 1) > 0]
-      axis.plot([x_of(r) for r in rollouts], [r["rollout/avg_return"] for r in rollouts],
-                color=color, alpha=0.25, linewidth=1, label=f"{label} rollout")
+      axis.plot(
+        [x_of(r) for r in rollouts],
+        [r["rollout/avg_return"] for r in rollouts],
+        color=color,
+        alpha=0.25,
+        linewidth=1,
+        label=f"{label} rollout",
+      )
       for kind, style in (("greedy", "-"), ("search", "--")):
-        points = [(x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
-                  for r in records if r.get(f"eval/{kind}/mean") is not None]
+        points = [
+          (x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
+          for r in records
+          if r.get(f"eval/{kind}/mean") is not None
+        ]
         if points:
           x, y, e = zip(*points)
-          axis.errorbar(x, y, yerr=e, color=color, linestyle=style, marker="o", markersize=3,
-                        capsize=2, label=f"{label} eval {kind}")
+          axis.errorbar(
+            x,
+            y,
+            yerr=e,
+            color=color,
+            linestyle=style,
+            marker="o",
+            markersize=3,
+            capsize=2,
+            label=f"{label} eval {kind}",
+          )
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   if max(final_steps) > 4 * min(final_steps):

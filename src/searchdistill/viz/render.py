@@ -16,10 +16,21 @@ import numpy as np
 from searchdistill.training.evaluation import make_policy
 
 # Cell colors of MinAtar channels, in channel order (later channels are drawn on top).
-_PALETTE = np.array([
-    [240, 200, 60], [230, 80, 80], [90, 160, 230], [120, 200, 120], [200, 120, 220],
-    [250, 150, 70], [160, 160, 160], [60, 200, 200], [230, 230, 230], [150, 110, 70],
-], np.uint8)
+_PALETTE = np.array(
+  [
+    [240, 200, 60],
+    [230, 80, 80],
+    [90, 160, 230],
+    [120, 200, 120],
+    [200, 120, 220],
+    [250, 150, 70],
+    [160, 160, 160],
+    [60, 200, 200],
+    [230, 230, 230],
+    [150, 110, 70],
+  ],
+  np.uint8,
+)
 
 
 class Episode(NamedTuple):
@@ -97,8 +108,9 @@ def _play_atari(parts, params, *, key, simulations: int) -> Episode:
   frames = vector.frames()
   limit = parts.config.eval_max_steps or parts.env.max_episode_steps
   for t in range(limit):
-    action = choose(params, jax.random.fold_in(key, t), jnp.asarray(observation),
-                    jnp.asarray(vector.action_mask))
+    action = choose(
+      params, jax.random.fold_in(key, t), jnp.asarray(observation), jnp.asarray(vector.action_mask)
+    )
     observation, result = vector.step(np.asarray(action))
     if result.game_over[0]:
       return Episode(frames, None, float(result.scores[0]), t + 1)
@@ -111,9 +123,11 @@ def write_gif(parts, episode: Episode, path: str, interval: int = 100) -> None:
   if episode.frames is None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
+
     matplotlib.use("Agg")
     parts.env.animate([s.inner for s in episode.states], path, interval=4 * interval)
     return
   from PIL import Image
+
   images = [Image.fromarray(frame) for frame in episode.frames]
   images[0].save(path, save_all=True, append_images=images[1:], duration=interval, loop=0)

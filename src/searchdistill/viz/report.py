@@ -41,46 +41,70 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
   return groups
 
 
-def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
-                 references: dict | None = None) -> str:
+def write_report(
+  run_dirs, out: pathlib.Path, *, minutes: float, references: dict | None = None
+) -> str:
   """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
   per run, the final score +- stderr across its evaluation episodes; then the reference
   policies (`name -> summarize(...)` dict) on the same episodes."""
   groups = group_runs(run_dirs)
-  lines = [f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)", "",
-           "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
-           "utilization; otherwise the return); mean +- standard error across seeds.", "",
-           "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
-           "| wall minutes |",
-           "|---|---|---|---|---|---|---|---|"]
+  lines = [
+    f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)",
+    "",
+    "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
+    "utilization; otherwise the return); mean +- standard error across seeds.",
+    "",
+    "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
+    "| wall minutes |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
   for label, runs in groups.items():
     records = [r for _, r in runs]
     rates = [statistics.median(x["decisions_per_second"] for x in r[1:] or r) for r in records]
-    lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-        label, len(runs),
+    lines.append(
+      "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+        label,
+        len(runs),
         _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
         _mean_stderr([_final(r, "eval/search/mean") for r in records]),
         _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
         f"{statistics.fmean(rates):.0f}",
         f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
-        f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}"))
-  lines += ["", "Per run: mean +- standard error across the evaluation episodes.", "",
-            "| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
+        f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}",
+      )
+    )
+  lines += [
+    "",
+    "Per run: mean +- standard error across the evaluation episodes.",
+    "",
+    "| run | greedy | search | env steps | iterations |",
+    "|---|---|---|---|---|",
+  ]
   for runs in groups.values():
     for run_dir, r in runs:
+
       def fmt(kind):
         mean, stderr = _final(r, f"eval/{kind}/mean"), _final(r, f"eval/{kind}/stderr")
         if mean is None:
           return "-"
         return f"{mean:.3f}" + ("" if stderr is None else f" +- {stderr:.3f}")
-      lines.append(f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
-                   f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |")
+
+      lines.append(
+        f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
+        f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |"
+      )
   if references:
-    lines += ["", "Reference policies on the same evaluation episodes:", "",
-              "| policy | return | episodes |", "|---|---|---|"]
+    lines += [
+      "",
+      "Reference policies on the same evaluation episodes:",
+      "",
+      "| policy | return | episodes |",
+      "|---|---|---|",
+    ]
     for name, score in references.items():
-      lines.append(f"| {name} | {score['mean']:.3f} +- {score['stderr']:.3f} | "
-                   f"{score['episodes']} |")
+      lines.append(
+        f"| {name} | {score['mean']:.3f} +- {score['stderr']:.3f} | {score['episodes']} |"
+      )
   text = "\n".join(lines) + "\n"
   out.write_text(text)
   return text
@@ -90,6 +114,7 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None)
   """Score against training time and env steps, greedy (solid) and with search (dashed):
   mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -99,16 +124,24 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None)
       for kind, style in (("greedy", "-"), ("search", "--")):
         curves = []
         for _, records in runs:
-          points = [(x_of(r), r[f"eval/{kind}/mean"]) for r in records
-                    if r.get(f"eval/{kind}/mean") is not None]
+          points = [
+            (x_of(r), r[f"eval/{kind}/mean"])
+            for r in records
+            if r.get(f"eval/{kind}/mean") is not None
+          ]
           if points:
             curves.append(np.array(points))
         if not curves:
           continue
         grid = np.linspace(min(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 60)
         ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-        axis.plot(grid, ys.mean(0), color=f"C{index}", linestyle=style,
-                  label=f"{label} {kind}, {len(curves)} seeds")
+        axis.plot(
+          grid,
+          ys.mean(0),
+          color=f"C{index}",
+          linestyle=style,
+          label=f"{label} {kind}, {len(curves)} seeds",
+        )
         axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
@@ -116,8 +149,15 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None)
   for name, score in (references or {}).items():
     for axis in axes:
       axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
-    axes[0].text(0.01, score["mean"], f" {name}", transform=axes[0].get_yaxis_transform(),
-                 va="bottom", fontsize=8, color="0.3")
+    axes[0].text(
+      0.01,
+      score["mean"],
+      f" {name}",
+      transform=axes[0].get_yaxis_transform(),
+      va="bottom",
+      fontsize=8,
+      color="0.3",
+    )
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(loc="lower right")
