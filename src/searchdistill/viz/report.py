@@ -3,6 +3,7 @@ curves, with the reference policies' scores where the environment has them."""
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 import statistics
@@ -41,19 +42,27 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
   return groups
 
 
-def write_report(
-  run_dirs, out: pathlib.Path, *, minutes: float, references: dict | None = None
-) -> str:
-  """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
-  per run, the final score +- stderr across its evaluation episodes; then the reference
-  policies (`name -> summarize(...)` dict) on the same episodes."""
-  groups = group_runs(run_dirs)
+HELD_OUT_FILE = "eval_1024.json"
+
+
+def held_out(run_dir: pathlib.Path) -> dict | None:
+  """A run's large held-out evaluation, if one was saved beside it: `HELD_OUT_FILE` holding
+  `{"greedy": summary, "search_32": summary}` (summaries of `searchdistill eval RUN
+  --episodes 1024 --json`, without and with `--simulations 32`)."""
+  path = pathlib.Path(run_dir) / HELD_OUT_FILE
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def _spread(values: Sequence[float]) -> tuple[float, float | None]:
+  """Mean and standard error across seeds (None with a single seed)."""
+  mean = statistics.fmean(values)
+  if len(values) < 2:
+    return mean, None
+  return mean, statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _algorithm_table(groups) -> list[str]:
   lines = [
-    f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)",
-    "",
-    "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
-    "utilization; otherwise the return); mean +- standard error across seeds.",
-    "",
     "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
     "| wall minutes |",
     "|---|---|---|---|---|---|---|---|",
@@ -61,25 +70,22 @@ def write_report(
   for label, runs in groups.items():
     records = [r for _, r in runs]
     rates = [statistics.median(x["decisions_per_second"] for x in r[1:] or r) for r in records]
-    lines.append(
-      "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-        label,
-        len(runs),
-        _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
-        _mean_stderr([_final(r, "eval/search/mean") for r in records]),
-        _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
-        f"{statistics.fmean(rates):.0f}",
-        f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
-        f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}",
-      )
+    cells = (
+      label,
+      len(runs),
+      _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
+      _mean_stderr([_final(r, "eval/search/mean") for r in records]),
+      _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
+      f"{statistics.fmean(rates):.0f}",
+      f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
+      f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}",
     )
-  lines += [
-    "",
-    "Per run: mean +- standard error across the evaluation episodes.",
-    "",
-    "| run | greedy | search | env steps | iterations |",
-    "|---|---|---|---|---|",
-  ]
+    lines.append("| " + " | ".join(map(str, cells)) + " |")
+  return lines
+
+
+def _run_table(groups) -> list[str]:
+  lines = ["| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
   for runs in groups.values():
     for run_dir, r in runs:
 
@@ -93,6 +99,99 @@ def write_report(
         f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
         f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |"
       )
+  return lines
+
+
+def _held_out_greedy(groups) -> dict[str, list[float]]:
+  """Per algorithm, the 1024-episode greedy score of each run, when every run has one."""
+  scores = {}
+  for label, runs in groups.items():
+    evaluations = [held_out(run_dir) for run_dir, _ in runs]
+    if all(evaluations):
+      scores[label] = [e["greedy"]["mean"] for e in evaluations]
+  return scores
+
+
+def _held_out_table(groups) -> list[str]:
+  lines = []
+  for runs in groups.values():
+    for run_dir, _ in runs:
+      evaluation = held_out(run_dir)
+      if evaluation:
+        cells = [
+          f"{evaluation[k]['mean']:.3f} +- {evaluation[k]['stderr']:.3f}"
+          if k in evaluation
+          else "-"
+          for k in ("greedy", "search_32")
+        ]
+        lines.append(f"| {run_dir.name} | {cells[0]} | {cells[1]} |")
+  if not lines:
+    return []
+  return [
+    "",
+    f"Held-out evaluation of the final networks on 1024 episodes ({HELD_OUT_FILE}):",
+    "",
+    "| run | greedy | search (32 sims) |",
+    "|---|---|---|",
+    *lines,
+  ]
+
+
+def _differences(groups) -> list[str]:
+  """Greedy differences between algorithms, on the 1024-episode evaluations where every run
+  has one, with the combined standard error across seeds."""
+  scores = _held_out_greedy(groups)
+  source = "1024 held-out episodes"
+  if len(scores) < 2:
+    source = "the runs' final evaluations"
+    scores = {
+      label: [_final(r, "eval/greedy/mean") for _, r in runs] for label, runs in groups.items()
+    }
+  labels = [label for label, values in scores.items() if None not in values]
+  lines = []
+  for index, first in enumerate(labels):
+    for second in labels[index + 1 :]:
+      (m1, e1), (m2, e2) = _spread(scores[first]), _spread(scores[second])
+      if e1 is None or e2 is None:
+        lines.append(f"| {first} - {second} | {m1 - m2:+.3f} | - | (one seed) |")
+        continue
+      combined = math.hypot(e1, e2)
+      verdict = "yes" if abs(m1 - m2) > 2 * combined else "no"
+      lines.append(f"| {first} - {second} | {m1 - m2:+.3f} | {combined:.3f} | {verdict} |")
+  if not lines:
+    return []
+  return [
+    "",
+    f"Greedy differences across seeds (on {source}):",
+    "",
+    "| difference | mean | combined stderr | more than twice it |",
+    "|---|---|---|---|",
+    *lines,
+  ]
+
+
+def write_report(
+  run_dirs, out: pathlib.Path, *, minutes: float, references: dict | None = None
+) -> str:
+  """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
+  per run, the final score +- stderr across its evaluation episodes; the runs' 1024-episode
+  evaluations where saved (`held_out`); the greedy differences between algorithms; then the
+  reference policies (`name -> summarize(...)` dict) on the same episodes."""
+  groups = group_runs(run_dirs)
+  lines = [
+    f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)",
+    "",
+    "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
+    "utilization; otherwise the return); mean +- standard error across seeds.",
+    "",
+    *_algorithm_table(groups),
+    "",
+    "Per run: mean +- standard error across the evaluation episodes.",
+    "",
+    *_run_table(groups),
+    *_held_out_table(groups),
+    *_differences(groups),
+  ]
   if references:
     lines += [
       "",
