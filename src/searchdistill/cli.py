@@ -233,7 +233,7 @@ def _run_compare(args) -> int:
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   _enable_compilation_cache()
-  from searchdistill.envs.jumanji_env import EnvError
+  from searchdistill.envs.capabilities import EnvError
   from searchdistill.training.checkpoint import CheckpointError
   from searchdistill.training.loop import NonFiniteError
 

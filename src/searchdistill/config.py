@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from searchdistill.envs.registry import family as env_family
+
 ALGORITHMS = ("distill", "ppo", "muzero")
 SEARCH_POLICIES = ("gumbel", "muzero")
 LOGGERS = ("jsonl", "tensorboard", "wandb")
@@ -454,16 +456,6 @@ ENVIRONMENT_PRESETS: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
 }
 
 
-def environment_family(env_id: str) -> str:
-  """'minatar' for MinAtar ids, 'atari' for ALE ids, 'mpe' for JaxMARL MPE ids, else
-  'jumanji'."""
-  if env_id.endswith("-MinAtar"):
-    return "minatar"
-  if env_id.startswith("MPE_"):
-    return "mpe"
-  return "atari" if env_id.startswith("ALE/") else "jumanji"
-
-
 def _suggest(name: str, options) -> str:
   close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
   return f"; did you mean '{close[0]}'?" if close else ""
@@ -544,7 +536,7 @@ def make_config(preset: str = "cpu", overrides: Mapping[str, Any] | None = None)
   if PRESETS[preset].get("algo", algo) != algo:
     raise ConfigError(f"preset '{preset}' is for algo={PRESETS[preset]['algo']}, not {algo}")
   values = {**PRESETS[preset], **ALGORITHM_PRESETS.get(algo, {}).get(preset, {})}
-  family = environment_family(str(explicit.get("env", values.get("env", FIELDS["env"].default))))
+  family = env_family(str(explicit.get("env", values.get("env", FIELDS["env"].default)))).name
   values.update(ENVIRONMENT_PRESETS.get(algo, {}).get(family, {}).get(preset, {}))
   values.update(explicit)
   config = Config(**values)

@@ -54,10 +54,11 @@ def scripted_spread_action(
   return jnp.argmax(scores, axis=-1).astype(jnp.int32)
 
 
-def reference_policies(env_id: str, num_agents: int) -> dict:
-  """The reference policies that apply to `env_id`, as `choose(params, key, observations
-  [B, N, D], action_mask [B, N, A]) -> actions [B, N]` (params unused): random everywhere,
-  scripted on simple_spread."""
+def reference_policies(capabilities) -> dict:
+  """The reference policies for a multi-agent environment with `capabilities`
+  (`envs.Capabilities`), as `choose(params, key, observations [B, N, D], action_mask
+  [B, N, A]) -> actions [B, N]` (params unused): random everywhere, scripted on
+  simple_spread."""
 
   def random_policy(params, key, observations, action_mask):
     del params, observations
@@ -65,7 +66,8 @@ def reference_policies(env_id: str, num_agents: int) -> dict:
     return jax.vmap(random_joint_action)(keys, action_mask)
 
   policies = {"random": random_policy}
-  if env_id.startswith("MPE_simple_spread"):
+  num_agents = capabilities.num_agents
+  if capabilities.scripted_reference == "simple_spread":
 
     def scripted_policy(params, key, observations, action_mask):
       del params, key, action_mask

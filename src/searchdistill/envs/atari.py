@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
 from searchdistill.extras import require
 
 # The 26 games of Atari 100K, with the random-policy and human scores that define the
@@ -61,10 +61,6 @@ ATARI_100K_SCORES = {
 }
 
 _ID = re.compile(r"^ALE/([A-Za-z]+)-v5$")
-
-
-def is_atari_id(env_id: str) -> bool:
-  return env_id.startswith("ALE/")
 
 
 def _rom_name(game: str) -> str:
@@ -107,10 +103,8 @@ class AtariEnvironment:
     num_actions: size of the game's minimal action set.
     observation_shape: `(96, 96, 4)` grayscale, `(96, 96, 12)` RGB.
     max_episode_steps: agent steps in the longest game (108,000 frames / frame skip).
-    host_side: True: not jittable, stepped through `vector`.
+    capabilities: host-side (not jittable: stepped through `vector`), rendered from frames.
   """
-
-  host_side = True
 
   def __init__(
     self,
@@ -148,6 +142,7 @@ class AtariEnvironment:
     channels = 1 if color == "gray" else 3
     self.observation_shape = (screen_size, screen_size, channels * frame_stack)
     self.num_actions = len(self._interface(seed=0).getMinimalActionSet())
+    self.capabilities = Capabilities(family="atari", host_side=True, renderer="frames")
 
   def _interface(self, seed: int):
     from ale_py import ALEInterface, LoggerMode

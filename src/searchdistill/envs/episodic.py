@@ -25,6 +25,7 @@ class EpisodicEnvironment:
     self.num_actions = stream.num_actions
     self.max_episode_steps = stream.max_episode_steps
     self.observation_shape = stream.observation_shape
+    self.capabilities = stream.capabilities
     self.symmetries = 1
 
   def symmetric_view(self, observation, key):

@@ -5,19 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
 from searchdistill.extras import require
-
-# gymnax's id families, recognised without importing gymnax (slow, and absent from a core
-# install, which must still say which extra an id needs).
-_GYMNAX_SUFFIXES = ("-MinAtar", "-bsuite", "-misc")
-_GYMNAX_CLASSIC = (
-  "CartPole-v1",
-  "Pendulum-v1",
-  "Acrobot-v1",
-  "MountainCar-v0",
-  "MountainCarContinuous-v0",
-)
 
 
 class GymnaxEnvironment:
@@ -27,7 +16,7 @@ class GymnaxEnvironment:
   `truncated` separately (gymnax >= 1.0); both are passed on.
   """
 
-  def __init__(self, env_id: str):
+  def __init__(self, env_id: str, *, family: str = "minatar"):
     require("gymnax", f"env={env_id}")
     require("six", f"env={env_id}")
     import gymnax
@@ -44,6 +33,7 @@ class GymnaxEnvironment:
     self.num_actions = int(space.n)
     self.max_episode_steps = int(self._params.max_steps_in_episode)
     self.observation_shape = tuple(self._env.observation_space(self._params).shape)
+    self.capabilities = Capabilities(family=family)
 
   def _state(self, inner, observation) -> EnvState:
     return EnvState(
@@ -61,9 +51,3 @@ class GymnaxEnvironment:
     return self._state(inner, observation), StreamStep(
       jnp.asarray(reward, jnp.float32), jnp.asarray(terminated, bool), jnp.asarray(truncated, bool)
     )
-
-
-def is_gymnax_id(env_id: str) -> bool:
-  """Whether `env_id` names a gymnax environment, from its name alone: gymnax is imported
-  only to make one."""
-  return env_id.endswith(_GYMNAX_SUFFIXES) or env_id in _GYMNAX_CLASSIC

@@ -13,10 +13,7 @@ import numpy as np
 
 from searchdistill.envs import binpack_symmetry
 from searchdistill.envs.base import EnvState
-
-
-class EnvError(ValueError):
-  """The environment id or its interface is not usable."""
+from searchdistill.envs.capabilities import Capabilities, EnvError
 
 
 def _make_jumanji(env_id: str):
@@ -88,6 +85,10 @@ class JumanjiEnvironment:
       raise EnvError(f"{env_id} has no action mask in its observation")
     self.num_actions = math.prod(self.action_shape)
     self.max_episode_steps = _episode_bound(self.env)
+    binpack = env_id.startswith("BinPack")
+    self.capabilities = Capabilities(
+      family="jumanji", network="binpack" if binpack else "generic", renderer="animate"
+    )
     self._view = binpack_symmetry.random_view if _axes_are_symmetric(self.env) else None
     self.symmetries = len(binpack_symmetry.PERMUTATIONS) if self._view else 1
 

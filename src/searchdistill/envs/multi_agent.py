@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
 from searchdistill.extras import require
 
 
@@ -71,6 +71,12 @@ class JaxMARLEnvironment:
     # MPE reports the end on the step after its counter reaches max_steps: episodes of
     # max_steps = 25 last 26 steps.
     self.max_episode_steps = int(self._env.max_steps) + 1
+    self.capabilities = Capabilities(
+      family="mpe",
+      num_agents=self.num_agents,
+      network="multi_agent",
+      scripted_reference="simple_spread" if env_id.startswith("MPE_simple_spread") else None,
+    )
     try:
       self._env.get_avail_actions(probe)
       self._has_masks = True

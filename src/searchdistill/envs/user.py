@@ -14,13 +14,9 @@ import os
 import sys
 from typing import Any
 
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
 
 _REQUIRED = ("num_actions", "max_episode_steps", "reset", "step")
-
-
-def is_import_path(env_id: str) -> bool:
-  return ":" in env_id
 
 
 class UserEnvironment:
@@ -33,6 +29,7 @@ class UserEnvironment:
     self.num_actions = int(inner.num_actions)
     self.max_episode_steps = int(inner.max_episode_steps)
     self.symmetries = int(getattr(inner, "symmetries", 1))
+    self.capabilities = Capabilities(family="custom")
     self.reset = inner.reset
     self.step = inner.step
 

@@ -12,7 +12,8 @@ def make_network(config, env):
   for multi-agent environments, a residual conv torso for image observations, an MLP torso
   otherwise), the EMS/item transformer for BinPack, an MLP of
   `model_blocks` layers of `model_width` units otherwise."""
-  if config.algo == "muzero" and hasattr(env, "num_agents"):
+  capabilities = env.capabilities
+  if config.algo == "muzero" and capabilities.multi_agent:
     return MultiAgentMuZeroNetwork(
       num_actions=env.num_actions,
       num_atoms=2 * config.support_size + 1,
@@ -31,7 +32,7 @@ def make_network(config, env):
       num_blocks=config.model_blocks,
       downsample=torso == "resnet" and env.observation_shape[0] > 32,
     )
-  if env.env_id.startswith("BinPack"):
+  if capabilities.network == "binpack":
     return BinPackNetwork(
       num_layers=config.num_transformer_layers,
       num_heads=config.transformer_num_heads,

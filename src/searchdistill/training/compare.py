@@ -113,11 +113,11 @@ def reference_scores(config) -> dict[str, dict]:
   if config.algo != "muzero":
     return {}
   env = make_stream_environment(config.env)
-  if not hasattr(env, "num_agents"):
+  if not env.capabilities.multi_agent:
     return {}
   keys = eval_keys(config.eval_batch_size)
   scores = {}
-  for name, choose in reference_policies(config.env, env.num_agents).items():
+  for name, choose in reference_policies(env.capabilities).items():
     evaluate = make_episode_evaluator(env, choose, max_steps=env.max_episode_steps)
     scores[name] = summarize(jax.device_get(evaluate(None, keys)))
   return scores

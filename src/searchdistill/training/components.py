@@ -60,7 +60,7 @@ class Components(NamedTuple):
     For a multi-agent environment it is the configured planner, returning the joint action
     `[B, N]` and per-agent policy targets `[B, N, A]` in the same `LearnedSearchOutput`."""
     c = self.config
-    if hasattr(self.env, "num_agents"):
+    if self.env.capabilities.multi_agent:
       plan = make_multi_agent_planner(
         self.network,
         self.support,
@@ -141,7 +141,7 @@ class Components(NamedTuple):
       )
     make = (
       muzero_learner.make_host_episode_evaluator
-      if getattr(self.env, "host_side", False)
+      if self.env.capabilities.host_side
       else muzero_learner.make_episode_evaluator
     )
     return make(
@@ -201,7 +201,7 @@ def build(config: Config, devices=None) -> Components:
       env = make_stream_environment(config.env, atari_color=config.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
-    if config.num_actors and getattr(env, "host_side", False):
+    if config.num_actors and env.capabilities.host_side:
       raise ConfigError(
         f"num_actors={config.num_actors}: the Ray actors step JAX "
         f"environments (MinAtar or MPE ids), not {config.env}"

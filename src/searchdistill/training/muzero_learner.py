@@ -80,7 +80,7 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
   key = jax.random.fold_in(jax.random.key(config.seed), 0)
   key, init_key, env_key = jax.random.split(key, 3)
   n = config.rollout_batch_size
-  if getattr(env, "host_side", False):
+  if env.capabilities.host_side:
     # The games live on the host (`_host_iteration`); the state keeps their latest frames.
     env_states = EnvState(
       inner=jnp.zeros(n, jnp.int32),
@@ -323,14 +323,14 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
 
   Args:
     config: the run's `Config`.
-    env: a `StreamEnvironment`, or an environment with `host_side = True`.
+    env: a `StreamEnvironment`, jitted, or a host-side one (`capabilities.host_side`).
     network: the `MuZeroNetwork`.
     search: `search(params, key, observations, action_mask) -> LearnedSearchOutput`.
     optimizer: from `make_optimizer`.
     support: the value/reward `Support`.
   """
   learn = _make_learn(config, network, search, optimizer, support)
-  if getattr(env, "host_side", False):
+  if env.capabilities.host_side:
     return _host_iteration(config, env, search, learn)
 
   collect = make_collect(config, env, search)

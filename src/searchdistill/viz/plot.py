@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 from searchdistill.config import ConfigError, load_config
+from searchdistill.envs.registry import family as env_family
 from searchdistill.training.logging import read_metrics, training_minutes
 
 
@@ -68,8 +69,8 @@ def plot_runs(run_dirs, out: str) -> None:
   if max(final_steps) > 4 * min(final_steps):
     # Algorithms that differ in sample cost (MuZero vs PPO) need a log axis to share a plot.
     axes[1].set_xscale("log")
-  binpack = all(env_id.startswith("BinPack") for env_id in env_ids)
-  axes[0].set_ylabel("utilization (return)" if binpack else "episode return")
+  return_names = {env_family(env_id).return_name for env_id in env_ids}
+  axes[0].set_ylabel(return_names.pop() if len(return_names) == 1 else "episode return")
   axes[0].set_title(", ".join(sorted(env_ids)), fontsize=9, loc="left")
   for axis in axes:
     axis.grid(alpha=0.3)

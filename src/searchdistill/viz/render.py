@@ -62,7 +62,7 @@ def play_episode(parts, params, *, key, simulations: int = 0) -> Episode:
   """Plays one held-out episode from `key` with the run's greedy network (`simulations` 0)
   or its noise-free search."""
   if parts.learned_model:
-    if getattr(parts.env, "host_side", False):
+    if parts.env.capabilities.host_side:
       return _play_atari(parts, params, key=key, simulations=simulations)
     return _play_stream(parts, params, key=key, simulations=simulations)
   env = parts.env
@@ -77,7 +77,7 @@ def play_episode(parts, params, *, key, simulations: int = 0) -> Episode:
     state, reward = step(state, choose(params, state, jax.random.fold_in(key, t)[None]))
     states.append(state)
     total += float(reward)
-  if hasattr(env, "animate"):
+  if env.capabilities.renderer == "animate":
     return Episode(None, states, total, len(states) - 1)
   return Episode([grid_frame(s.observation) for s in states], None, total, len(states) - 1)
 
