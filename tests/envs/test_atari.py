@@ -24,7 +24,7 @@ def play(env, *, seed, training, steps, actions):
 
 
 def test_atari_environment__protocol_shapes(breakout):
-  assert breakout.host_side and breakout.num_actions == 4
+  assert breakout.capabilities.host_side and breakout.num_actions == 4
   assert breakout.observation_shape == (96, 96, 4)
   assert breakout.max_episode_steps == 27_000
   rgb = make_stream_environment("ALE/Breakout-v5", atari_color="rgb")
