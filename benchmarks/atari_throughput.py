@@ -37,7 +37,7 @@ def measure(preset: str, env_id: str | None, repeats: int) -> dict:
   state = parts.init_state()
   env = parts.env
   search = jax.jit(parts.learned_search(training=True))
-  vector = env.vector(config.rollout_batch_size, seed=0, training=True)
+  vector = env.vector(config.train.rollout_batch_size, seed=0, training=True)
   observation = vector.reset()
   mask = jnp.asarray(vector.action_mask)
   actions = {}
@@ -58,7 +58,7 @@ def measure(preset: str, env_id: str | None, repeats: int) -> dict:
       config, parts.network, parts.learned_search(training=True), parts.optimizer, parts.support
     )
   )
-  beta = jnp.float32(config.priority_beta)
+  beta = jnp.float32(config.muzero.priority_beta)
 
   def one_update():
     jax.block_until_ready(
@@ -66,17 +66,19 @@ def measure(preset: str, env_id: str | None, repeats: int) -> dict:
     )
 
   update_s = median_seconds(one_update, repeats=repeats)
-  games = config.rollout_batch_size
+  games = config.train.rollout_batch_size
   steps_per_s = games / (act_s + emulate_s)
-  iterations = AGENT_STEPS / (games * config.collect_steps)
-  projected = AGENT_STEPS / steps_per_s + iterations * config.updates_per_iteration * update_s
+  iterations = AGENT_STEPS / (games * config.muzero.collect_steps)
+  projected = (
+    AGENT_STEPS / steps_per_s + iterations * config.muzero.updates_per_iteration * update_s
+  )
   return dict(
     preset=preset,
-    env=config.env,
+    env=config.run.env,
     games=games,
-    sims=config.num_simulations,
-    batch=config.training_batch_size,
-    updates=config.updates_per_iteration,
+    sims=config.search.num_simulations,
+    batch=config.train.training_batch_size,
+    updates=config.muzero.updates_per_iteration,
     act_ms=act_s * 1e3,
     emulate_ms=emulate_s * 1e3,
     update_ms=update_s * 1e3,

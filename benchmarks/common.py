@@ -23,7 +23,7 @@ def median_seconds(fn, *args, repeats: int) -> float:
 
 def filled_replay(state, env, config, rng, *, max_steps: int = 1024):
   """The state's replay with up to `max_steps` random steps per stream (only shapes matter)."""
-  e, length = config.rollout_batch_size, min(config.replay_capacity, max_steps)
+  e, length = config.train.rollout_batch_size, min(config.muzero.replay_capacity, max_steps)
   obs = rng.integers(0, 256, (e, length, *env.observation_shape), dtype=np.uint8)
   steps = muzero.Step(
     observation=obs.astype(state.replay.data.observation.dtype),

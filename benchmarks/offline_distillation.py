@@ -35,7 +35,7 @@ def collect_targets(parts, params, iterations: int, seed: int):
   """`(samples, validation)`: flat distill `Samples` of finished episodes, split by stream."""
   config, env = parts.config, parts.env
   algorithm = parts.algorithm()
-  num_streams, steps = config.rollout_batch_size, env.max_episode_steps
+  num_streams, steps = config.train.rollout_batch_size, env.max_episode_steps
   keys = jax.random.split(jax.random.key(seed), iterations + 1)
   streams = jax.jit(jax.vmap(lambda k: streams_lib.start(env, k)))(
     jax.random.split(keys[0], num_streams)
@@ -47,7 +47,7 @@ def collect_targets(parts, params, iterations: int, seed: int):
     chunks.append(jax.device_get(trajectory))
   trajectory = jax.tree.map(lambda *xs: np.concatenate(xs), *chunks)
   history = distill.empty_history(env, num_streams, iterations * steps)
-  samples, _ = distill.make_samples(history, trajectory, config.discount)
+  samples, _ = distill.make_samples(history, trajectory, config.train.discount)
   stream_of_sample = np.tile(np.arange(num_streams), iterations * steps)
   held_out = stream_of_sample % 8 == 7
   pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0], samples)
@@ -56,7 +56,7 @@ def collect_targets(parts, params, iterations: int, seed: int):
 
 def make_epoch(parts, optimizer, batch_size: int):
   loss = lambda params, batch: distill.loss_fn(
-    params, parts.network, batch, value_loss_weight=parts.config.value_loss_weight
+    params, parts.network, batch, value_loss_weight=parts.config.train.value_loss_weight
   )
 
   @jax.jit
@@ -120,13 +120,13 @@ def main() -> None:
   config = parts.config
   # Constant learning rate: the question is what more updates on fixed targets can reach.
   optimizer = optax.chain(
-    optax.clip_by_global_norm(config.max_grad_norm),
-    optax.adam(args.learning_rate or config.learning_rate),
+    optax.clip_by_global_norm(config.train.max_grad_norm),
+    optax.adam(args.learning_rate or config.train.learning_rate),
   )
   opt_state = optimizer.init(params)
-  epoch, kl = make_epoch(parts, optimizer, config.training_batch_size)
+  epoch, kl = make_epoch(parts, optimizer, config.train.training_batch_size)
   greedy = parts.evaluator(0)
-  keys = eval_keys(config.eval_batch_size)
+  keys = eval_keys(config.eval.eval_batch_size)
   report = lambda e: print(
     f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
     f"{float(kl(params, validation)):.3f}  greedy "

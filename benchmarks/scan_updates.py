@@ -47,7 +47,7 @@ def main() -> None:
     components.support,
   )
   keys = jax.random.split(jax.random.key(1), args.updates)
-  beta = jnp.float32(config.priority_beta)
+  beta = jnp.float32(config.muzero.priority_beta)
 
   jitted = jax.jit(update)
 
@@ -71,8 +71,8 @@ def main() -> None:
   host = median_seconds(host_loop, state.params, state.opt_state, repeats=args.repeats)
   scan = median_seconds(scan_loop, state.params, state.opt_state, repeats=args.repeats)
   print(
-    f"preset={args.preset} env={config.env} torso={config.model_torso} "
-    f"batch={config.training_batch_size} updates={args.updates} "
+    f"preset={args.preset} env={config.run.env} torso={config.network.model_torso} "
+    f"batch={config.train.training_batch_size} updates={args.updates} "
     f"repeats={args.repeats} (medians)"
   )
   print(f"host loop of jitted update : {host:8.3f} s  ({host / args.updates * 1e3:.0f} ms/update)")

@@ -64,9 +64,9 @@ def main() -> None:
   forward_ms = median_ms(
     jax.jit(lambda p, s: evaluate_states(network, p, s)), params, states, repeats=args.repeats
   )
-  width = config.transformer_num_heads * config.transformer_key_size
+  width = config.network.transformer_num_heads * config.network.transformer_key_size
   print(
-    f"preset={args.preset} batch={args.batch} layers={config.num_transformer_layers} "
+    f"preset={args.preset} batch={args.batch} layers={config.network.num_transformer_layers} "
     f"width={width} devices=1"
   )
   print(f"env step {step_ms:.1f} ms, network forward {forward_ms:.1f} ms (batch {args.batch})")
@@ -99,7 +99,7 @@ def main() -> None:
         free,
         sims,
         invalid_actions=~states.action_mask,
-        max_num_considered_actions=config.max_num_considered_actions,
+        max_num_considered_actions=config.search.max_num_considered_actions,
       ).action_weights
 
     tree_ms = median_ms(tree_only, params, keys[0], states, repeats=args.repeats)

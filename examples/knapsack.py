@@ -86,7 +86,9 @@ def main() -> None:
       f"{algo}: {summary['iteration']} iterations, greedy return "
       f"{summary['eval/greedy/mean']:.3f}"
       + (
-        "" if search is None else f", with {config.eval_simulations}-simulation search {search:.3f}"
+        ""
+        if search is None
+        else f", with {config.eval.eval_simulations}-simulation search {search:.3f}"
       )
     )
 

@@ -62,7 +62,7 @@ def test_knapsack__a_full_episode_returns_the_packed_share_of_the_value():
 def test_own_environment__trains_through_the_python_api(tmp_path, algo):
   config = make_config("tiny", {"env": ENV, "algo": algo})
   summary = train(config, tmp_path / algo, show_progress=False)
-  assert summary["iteration"] == config.max_num_iters
+  assert summary["iteration"] == config.run.max_num_iters
   assert 0.0 < summary["eval/greedy/mean"] <= 1.0
   assert make_environment(ENV).num_actions == 10
 

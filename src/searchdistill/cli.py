@@ -10,7 +10,7 @@ import pathlib
 import re
 import sys
 
-from searchdistill.config import ConfigError, load_config, make_config, parse_overrides
+from searchdistill.config import ConfigError, load_config, make_config, override, parse_overrides
 
 # Flags that are shorthands for config keys. Their argparse default is None, meaning "not
 # given", so a flag never replaces a value the user set another way.
@@ -93,15 +93,15 @@ def _train_config(args):
   if args.resume:
     if args.preset != "cpu" or args.out:
       raise ConfigError("--resume takes its preset and directory from the run")
-    saved = load_config(pathlib.Path(args.resume) / "config.yaml").to_dict()
-    return make_config("cpu", {**saved, **overrides}), pathlib.Path(args.resume)
+    saved = load_config(pathlib.Path(args.resume) / "config.yaml")
+    return override(saved, overrides), pathlib.Path(args.resume)
   config = make_config(args.preset, overrides)
   if args.out:
     out = pathlib.Path(args.out)
   else:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    env_name = re.sub(r"[^A-Za-z0-9._-]", "-", config.env)
-    name = f"{env_name}_{config.algo}_s{config.seed}_{stamp}"
+    env_name = re.sub(r"[^A-Za-z0-9._-]", "-", config.run.env)
+    name = f"{env_name}_{config.run.algo}_s{config.run.seed}_{stamp}"
     out = pathlib.Path("runs") / name
   return config, out
 
@@ -148,11 +148,13 @@ def _use_all_cores(configs) -> None:
   split batches). Must run before JAX starts its backend; accelerators are unaffected (the
   flag counts host devices).
   """
-  if "XLA_FLAGS" in os.environ or any(c.algo not in ("distill", "ppo") for c in configs):
+  if "XLA_FLAGS" in os.environ or any(c.run.algo not in ("distill", "ppo") for c in configs):
     return
   cores = len(os.sched_getaffinity(0)) if sys.platform == "linux" else (os.cpu_count() or 1)
   batches = [
-    b for c in configs for b in (c.rollout_batch_size, c.training_batch_size, c.eval_batch_size)
+    b
+    for c in configs
+    for b in (c.train.rollout_batch_size, c.train.training_batch_size, c.eval.eval_batch_size)
   ]
   devices = max(d for d in range(1, cores + 1) if all(b % d == 0 for b in batches))
   os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"

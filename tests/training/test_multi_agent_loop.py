@@ -32,7 +32,7 @@ def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
   num_agents, num_actions = 3, 5
   assert state.replay.data.action.shape[-1] == num_agents
   assert state.replay.data.policy.shape[-2:] == (num_agents, num_actions)
-  assert float(metrics["train/sgd_steps"]) == config.updates_per_iteration
+  assert float(metrics["train/sgd_steps"]) == config.muzero.updates_per_iteration
   assert np.isfinite(float(metrics["train/policy_loss"]))
   stored = np.asarray(state.replay.data.policy[:, : int(state.replay.written)])
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
@@ -48,9 +48,9 @@ def _objective_over_repeated_updates(config, parts, state, num_updates):
   drawn = replay.sample(
     state.replay,
     jax.random.key(1),
-    batch_size=config.training_batch_size,
+    batch_size=config.train.training_batch_size,
     window=muzero_learner.window_length(config),
-    alpha=config.priority_alpha,
+    alpha=config.muzero.priority_alpha,
     beta=1.0,
   )
   # A fresh optimizer at a fixed rate: the run's schedule has already decayed.
@@ -67,8 +67,8 @@ def _objective_over_repeated_updates(config, parts, state, num_updates):
     )
     objective.append(
       float(aux["policy_loss"])
-      + config.value_loss_weight * float(aux["value_loss"])
+      + config.train.value_loss_weight * float(aux["value_loss"])
       + float(aux["reward_loss"])
-      + config.consistency_weight * float(aux["consistency_loss"])
+      + config.muzero.consistency_weight * float(aux["consistency_loss"])
     )
   return objective

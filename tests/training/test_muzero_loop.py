@@ -44,11 +44,11 @@ def test_muzero_iteration__fills_replay_then_learns(tiny):
   for _ in range(3):
     state, metrics = iteration(state)
     sgd_steps.append(float(metrics["train/sgd_steps"]))
-  per_stream = 3 * tiny.collect_steps
+  per_stream = 3 * tiny.muzero.collect_steps
   assert int(state.replay.written) == per_stream
-  assert float(state.env_steps) == per_stream * tiny.rollout_batch_size
+  assert float(state.env_steps) == per_stream * tiny.train.rollout_batch_size
   # Learning waits for min_replay_steps (6) per stream: 4 steps after one iteration, 8 after two.
-  assert sgd_steps == [0.0, tiny.updates_per_iteration, tiny.updates_per_iteration]
+  assert sgd_steps == [0.0, tiny.muzero.updates_per_iteration, tiny.muzero.updates_per_iteration]
   assert np.isfinite(float(metrics["train/value_loss"]))
   assert float(state.replay.max_priority) >= 1.0
 
@@ -133,7 +133,7 @@ def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
   iterations = [r for r in records if "train/sgd_steps" in r]
   assert [r["iteration"] for r in iterations] == [1, 2, 3]
   assert iterations[-1]["env_steps"] == 3 * 4 * 2
-  assert iterations[-1]["train/sgd_steps"] == config.updates_per_iteration
+  assert iterations[-1]["train/sgd_steps"] == config.muzero.updates_per_iteration
   assert np.isfinite(iterations[-1]["train/value_loss"])
   assert any("eval/greedy/mean" in r for r in records)
   from searchdistill.training.evaluate_cli import load_trained

@@ -46,7 +46,7 @@ def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
   assert [r["iteration"] for r in records] == [1, 2, 3]
   config = _config()
   for record in records:
-    assert record["train/sgd_steps"] == config.updates_per_iteration
+    assert record["train/sgd_steps"] == config.muzero.updates_per_iteration
     assert np.isfinite(record["train/policy_loss"])
   assert records[-1]["env_steps"] > 0
   assert not ray.is_initialized()  # the run started Ray, so it stopped it too
@@ -88,7 +88,7 @@ def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
       episodes[0] += ray.get(learner._replay.drain_stats.remote())["episodes"]
       return episodes[0] >= count
 
-    _wait_until(lambda: arrived(2 * config.rollout_batch_size))
+    _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
   finally:
     reports = learner.close()
   (report,) = reports

@@ -45,10 +45,12 @@ def test_iteration__one_and_two_devices_agree():
   # that, and the whole update tightly.
   # The gradients themselves are compared tightly in the test below.
   config = make_config("tiny")
-  sgd_steps = math.ceil(config.rollout_batch_size * 20 / config.training_batch_size)
+  sgd_steps = math.ceil(config.train.rollout_batch_size * 20 / config.train.training_batch_size)
   flat_1 = np.concatenate([np.ravel(a) for a in jax.tree.leaves(params_1)])
   flat_2 = np.concatenate([np.ravel(b) for b in jax.tree.leaves(params_2)])
-  np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.learning_rate)
+  np.testing.assert_allclose(
+    flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.train.learning_rate
+  )
   assert np.linalg.norm(flat_1 - flat_2) < 2e-3 * np.linalg.norm(flat_1)
 
 

@@ -39,7 +39,7 @@ class Algorithm(NamedTuple):
     loss: `(params, samples) -> (scalar loss, dict of scalar diagnostics)`.
     init_memory: `() -> memory`, the memory before the first iteration; its leaves are
       time-major `[L, B, ...]` (split over devices along B).
-    early_stop_key: a diagnostic that, when above `config.target_kl`, ends the iteration's
+    early_stop_key: a diagnostic that, when above `config.ppo.target_kl`, ends the iteration's
       updates (PPO's approximate KL), or None.
     reobserve: `(params_before, samples, observation) -> samples`: the samples as seen
       through `observation`, an observation of equivalent instances (a symmetric view);

@@ -165,7 +165,7 @@ def loss_fn(params, network, samples: Samples, *, value_loss_weight: float):
 
 def make_optimizer(config) -> optax.GradientTransformation:
   return optax.chain(
-    optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)
+    optax.clip_by_global_norm(config.train.max_grad_norm), optax.adam(config.train.learning_rate)
   )
 
 
@@ -173,7 +173,7 @@ def make_algorithm(config, env: Environment, network, search) -> Algorithm:
   """Search distillation with `search` (batched) as the policy-improvement operator."""
   steps = env.max_episode_steps
   # The running episodes' first steps must still be in the history when they end.
-  length = config.replay_iterations * steps + env.max_episode_steps
+  length = config.distill.replay_iterations * steps + env.max_episode_steps
 
   def collect_streams(params, keys, streams):
     return collect(env, search, params, keys, streams, steps)
@@ -181,10 +181,10 @@ def make_algorithm(config, env: Environment, network, search) -> Algorithm:
   return Algorithm(
     collect=collect_streams,
     make_samples=lambda params, history, trajectory: make_samples(
-      history, trajectory, config.discount
+      history, trajectory, config.train.discount
     ),
     loss=lambda params, samples: loss_fn(
-      params, network, samples, value_loss_weight=config.value_loss_weight
+      params, network, samples, value_loss_weight=config.train.value_loss_weight
     ),
-    init_memory=lambda: empty_history(env, config.rollout_batch_size, length),
+    init_memory=lambda: empty_history(env, config.train.rollout_batch_size, length),
   )

@@ -185,7 +185,9 @@ def make_algorithm(config, env: Environment, network) -> Algorithm:
 
   def samples(params, memory, trajectory):
     del params  # The values were recorded while collecting.
-    return make_samples(trajectory, discount=config.discount, gae_lambda=config.gae_lambda), memory
+    return make_samples(
+      trajectory, discount=config.train.discount, gae_lambda=config.ppo.gae_lambda
+    ), memory
 
   return Algorithm(
     collect=collect_streams,
@@ -194,10 +196,10 @@ def make_algorithm(config, env: Environment, network) -> Algorithm:
       params,
       network,
       samples,
-      clip_eps=config.clip_eps,
-      value_clip_eps=config.value_clip_eps,
-      value_coef=config.value_coef,
-      entropy_coef=config.entropy_coef,
+      clip_eps=config.ppo.clip_eps,
+      value_clip_eps=config.ppo.value_clip_eps,
+      value_coef=config.ppo.value_coef,
+      entropy_coef=config.ppo.entropy_coef,
     ),
     early_stop_key="approx_kl",
     reobserve=functools.partial(reobserve, network),

@@ -41,20 +41,24 @@ class Family:
     episodic: whether the episodic protocol (search over the true environment, PPO) exists.
     stream: whether the self-resetting stream protocol (MuZero) exists.
     return_name: what an episode's return measures, for plot labels.
+    network: the network family that fits (as `Capabilities.network`).
   """
 
   name: str
   episodic: bool
   stream: bool
   return_name: str = "episode return"
+  network: str = "generic"
 
 
 _CUSTOM = Family("custom", episodic=True, stream=False)
 _ATARI = Family("atari", episodic=False, stream=True, return_name="game score")
-_MPE = Family("mpe", episodic=False, stream=True)
+_MPE = Family("mpe", episodic=False, stream=True, network="multi_agent")
 _MINATAR = Family("minatar", episodic=True, stream=True)
 _GYMNAX = Family("gymnax", episodic=True, stream=True)
-_BINPACK = Family("jumanji", episodic=True, stream=False, return_name="utilization (return)")
+_BINPACK = Family(
+  "jumanji", episodic=True, stream=False, return_name="utilization (return)", network="binpack"
+)
 _JUMANJI = Family("jumanji", episodic=True, stream=False)
 
 

@@ -13,35 +13,40 @@ def make_network(config, env):
   otherwise), the EMS/item transformer for BinPack, an MLP of
   `model_blocks` layers of `model_width` units otherwise."""
   capabilities = env.capabilities
-  if config.algo == "muzero" and capabilities.multi_agent:
+  if config.run.algo == "muzero" and capabilities.multi_agent:
     return MultiAgentMuZeroNetwork(
       num_actions=env.num_actions,
-      num_atoms=2 * config.support_size + 1,
-      width=config.model_width,
-      num_heads=config.model_heads,
-      num_blocks=config.model_blocks,
+      num_atoms=2 * config.muzero.support_size + 1,
+      width=config.network.model_width,
+      num_heads=config.network.model_heads,
+      num_blocks=config.network.model_blocks,
     )
-  if config.algo == "muzero":
+  if config.run.algo == "muzero":
     image = len(env.observation_shape) == 3
-    torso = config.model_torso if config.model_torso != "auto" else ("resnet" if image else "mlp")
+    torso = (
+      config.network.model_torso
+      if config.network.model_torso != "auto"
+      else ("resnet" if image else "mlp")
+    )
     return MuZeroNetwork(
       num_actions=env.num_actions,
-      num_atoms=2 * config.support_size + 1,
+      num_atoms=2 * config.muzero.support_size + 1,
       torso=torso,
-      width=config.model_width,
-      num_blocks=config.model_blocks,
+      width=config.network.model_width,
+      num_blocks=config.network.model_blocks,
       downsample=torso == "resnet" and env.observation_shape[0] > 32,
     )
   if capabilities.network == "binpack":
     return BinPackNetwork(
-      num_layers=config.num_transformer_layers,
-      num_heads=config.transformer_num_heads,
-      key_size=config.transformer_key_size,
-      mlp_ratio=config.transformer_mlp_ratio,
-      norm=config.transformer_norm,
+      num_layers=config.network.num_transformer_layers,
+      num_heads=config.network.transformer_num_heads,
+      key_size=config.network.transformer_key_size,
+      mlp_ratio=config.network.transformer_mlp_ratio,
+      norm=config.network.transformer_norm,
     )
   return MLPNetwork(
-    num_actions=env.num_actions, hidden_sizes=(config.model_width,) * config.model_blocks
+    num_actions=env.num_actions,
+    hidden_sizes=(config.network.model_width,) * config.network.model_blocks,
   )
 
 

@@ -87,8 +87,8 @@ def finished(config, run_dir: pathlib.Path) -> bool:
   if not lines:
     return False
   last = json.loads(lines[-1])
-  return last["iteration"] >= config.max_num_iters or (
-    config.minutes > 0 and last["train_seconds"] >= config.minutes * 60
+  return last["iteration"] >= config.run.max_num_iters or (
+    config.run.minutes > 0 and last["train_seconds"] >= config.run.minutes * 60
   )
 
 
@@ -110,12 +110,12 @@ def reference_scores(config) -> dict[str, dict]:
   from searchdistill.envs import make_stream_environment
   from searchdistill.training.muzero_learner import make_episode_evaluator
 
-  if config.algo != "muzero":
+  if config.run.algo != "muzero":
     return {}
-  env = make_stream_environment(config.env)
+  env = make_stream_environment(config.run.env)
   if not env.capabilities.multi_agent:
     return {}
-  keys = eval_keys(config.eval_batch_size)
+  keys = eval_keys(config.eval.eval_batch_size)
   scores = {}
   for name, choose in reference_policies(env.capabilities).items():
     evaluate = make_episode_evaluator(env, choose, max_steps=env.max_episode_steps)

@@ -37,22 +37,22 @@ class Components(NamedTuple):
   def search(self, **overrides):
     """The training search (Gumbel noise on), unbatched; overrides any keyword."""
     kwargs = dict(
-      num_simulations=self.config.num_simulations,
-      max_num_considered_actions=self.config.max_num_considered_actions,
-      gumbel_scale=self.config.gumbel_scale,
-      discount=self.config.discount,
-      value_scale=self.config.value_scale,
+      num_simulations=self.config.search.num_simulations,
+      max_num_considered_actions=self.config.search.max_num_considered_actions,
+      gumbel_scale=self.config.search.gumbel_scale,
+      discount=self.config.train.discount,
+      value_scale=self.config.search.value_scale,
     )
     kwargs.update(overrides)
     return make_search(self.env, self.network, **kwargs)
 
   @property
   def learned_model(self) -> bool:
-    return self.config.algo == "muzero"
+    return self.config.run.algo == "muzero"
 
   @property
   def support(self) -> Support:
-    return Support.symmetric(self.config.support_size)
+    return Support.symmetric(self.config.muzero.support_size)
 
   def learned_search(self, *, training: bool, num_simulations: int | None = None):
     """The MuZero search over the learned model; without training noise when evaluating.
@@ -64,16 +64,16 @@ class Components(NamedTuple):
       plan = make_multi_agent_planner(
         self.network,
         self.support,
-        planner=c.planner,
-        num_simulations=num_simulations or c.num_simulations,
-        discount=c.discount,
-        num_samples=c.num_joint_samples,
-        policy_type=c.search_policy,
-        dirichlet_alpha=c.dirichlet_alpha,
-        dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
+        planner=c.multi_agent.planner,
+        num_simulations=num_simulations or c.search.num_simulations,
+        discount=c.train.discount,
+        num_samples=c.multi_agent.num_joint_samples,
+        policy_type=c.search.search_policy,
+        dirichlet_alpha=c.search.dirichlet_alpha,
+        dirichlet_fraction=c.search.dirichlet_fraction if training else 0.0,
         temperature=1.0 if training else 0.0,
-        gumbel_scale=c.gumbel_scale if training else 0.0,
-        max_num_considered_actions=c.max_num_considered_actions,
+        gumbel_scale=c.search.gumbel_scale if training else 0.0,
+        max_num_considered_actions=c.search.max_num_considered_actions,
       )
 
       def search(params, key, observations, action_mask):
@@ -84,18 +84,18 @@ class Components(NamedTuple):
     return make_learned_search(
       self.network,
       self.support,
-      policy_type=c.search_policy,
-      num_simulations=num_simulations or c.num_simulations,
-      discount=c.discount,
-      dirichlet_alpha=c.dirichlet_alpha,
-      dirichlet_fraction=c.dirichlet_fraction if training else 0.0,
-      max_num_considered_actions=c.max_num_considered_actions,
-      gumbel_scale=c.gumbel_scale if training else 0.0,
+      policy_type=c.search.search_policy,
+      num_simulations=num_simulations or c.search.num_simulations,
+      discount=c.train.discount,
+      dirichlet_alpha=c.search.dirichlet_alpha,
+      dirichlet_fraction=c.search.dirichlet_fraction if training else 0.0,
+      max_num_considered_actions=c.search.max_num_considered_actions,
+      gumbel_scale=c.search.gumbel_scale if training else 0.0,
     )
 
   def algorithm(self, **search_overrides):
     """The configured episodic algorithm, built over this run's env, network and search."""
-    if self.config.algo == "ppo":
+    if self.config.run.algo == "ppo":
       return ppo.make_algorithm(self.config, self.env, self.network)
     return distill.make_algorithm(
       self.config, self.env, self.network, self.search(**search_overrides)
@@ -104,7 +104,7 @@ class Components(NamedTuple):
   def iteration(self):
     """`iteration(state, progress) -> (state, metrics)` of the configured algorithm, where
     `progress` (0 to 1) is how far the run is through its budget."""
-    if self.learned_model and self.config.num_actors:
+    if self.learned_model and self.config.distributed.num_actors:
       from searchdistill.training.distributed import RayLearner  # Ray only when asked for.
 
       return RayLearner(
@@ -120,16 +120,16 @@ class Components(NamedTuple):
         self.support,
       )
     late = make_iteration(self.config, self.algorithm(), self.env, self.optimizer, self.parallel)
-    if not self.config.early_simulations:
+    if not self.config.distill.early_simulations:
       return late
     early = make_iteration(
       self.config,
-      self.algorithm(num_simulations=self.config.early_simulations),
+      self.algorithm(num_simulations=self.config.distill.early_simulations),
       self.env,
       self.optimizer,
       self.parallel,
     )
-    fraction = self.config.early_fraction
+    fraction = self.config.distill.early_fraction
     return lambda state, progress=0.0: (early if progress < fraction else late)(state, progress)
 
   def evaluator(self, num_simulations: int):
@@ -147,7 +147,7 @@ class Components(NamedTuple):
     return make(
       self.env,
       self.learned_policy(num_simulations),
-      max_steps=self.config.eval_max_steps or self.env.max_episode_steps,
+      max_steps=self.config.eval.eval_max_steps or self.env.max_episode_steps,
     )
 
   def learned_policy(self, num_simulations: int):
@@ -184,38 +184,38 @@ class Components(NamedTuple):
 def check_extras(config: Config) -> None:
   """Raises `MissingExtraError` for a run-time feature of `config` whose extra is missing (the
   environment's own extra is checked when it is made)."""
-  if config.logger in LOGGER_MODULES:
-    require(LOGGER_MODULES[config.logger], f"logger={config.logger}")
-  if config.num_actors:
-    require("ray", f"num_actors={config.num_actors}")
+  if config.output.logger in LOGGER_MODULES:
+    require(LOGGER_MODULES[config.output.logger], f"logger={config.output.logger}")
+  if config.distributed.num_actors:
+    require("ray", f"num_actors={config.distributed.num_actors}")
 
 
 def build(config: Config, devices=None) -> Components:
   """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
-  if devices is None and config.algo == "muzero":
+  if devices is None and config.run.algo == "muzero":
     # Learned-model runs are not split over devices: on more they would only repeat the work.
     devices = jax.local_devices()[:1]
   parallel = DataParallel(devices)
-  if config.algo == "muzero":
+  if config.run.algo == "muzero":
     try:
-      env = make_stream_environment(config.env, atari_color=config.atari_color)
+      env = make_stream_environment(config.run.env, atari_color=config.environment.atari_color)
     except EnvError as e:
       raise ConfigError(f"algo=muzero: {e}") from None
-    if config.num_actors and env.capabilities.host_side:
+    if config.distributed.num_actors and env.capabilities.host_side:
       raise ConfigError(
-        f"num_actors={config.num_actors}: the Ray actors step JAX "
-        f"environments (MinAtar or MPE ids), not {config.env}"
+        f"num_actors={config.distributed.num_actors}: the Ray actors step JAX "
+        f"environments (MinAtar or MPE ids), not {config.run.env}"
       )
     optimizer = muzero_learner.make_optimizer(config)
     window = muzero_learner.window_length(config)
-    if config.replay_capacity < window + config.collect_steps:
+    if config.muzero.replay_capacity < window + config.muzero.collect_steps:
       raise ConfigError(
-        f"replay_capacity={config.replay_capacity} must hold one window "
+        f"replay_capacity={config.muzero.replay_capacity} must hold one window "
         f"(num_unroll_steps + td_steps + 1 = {window}) plus collect_steps="
-        f"{config.collect_steps}"
+        f"{config.muzero.collect_steps}"
       )
   else:
-    env = make_environment(config.env)
+    env = make_environment(config.run.env)
     optimizer = distill.make_optimizer(config)
   check_runtime(config, num_devices=parallel.num_devices)
   return Components(config, env, make_network(config, env), optimizer, parallel)

@@ -48,7 +48,9 @@ class RayLearner:
       muzero_learner.make_sgd_step(config, network, search, optimizer, support),
       donate_argnums=(0, 1),
     )
-    self._split = jax.jit(lambda key: jax.random.split(key, 2 + config.updates_per_iteration))
+    self._split = jax.jit(
+      lambda key: jax.random.split(key, 2 + config.muzero.updates_per_iteration)
+    )
     self._ray = None
     self._started_ray = False
     self._actors, self._runs = [], []
@@ -64,11 +66,13 @@ class RayLearner:
     if "JAX_COMPILATION_CACHE_DIR" in os.environ:
       env_vars["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
     if not ray.is_initialized():
-      if c.ray_address:
-        ray.init(address=c.ray_address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
+      if c.distributed.ray_address:
+        ray.init(
+          address=c.distributed.ray_address, runtime_env={"env_vars": env_vars}, log_to_driver=False
+        )
       else:
         ray.init(
-          num_cpus=c.num_actors,
+          num_cpus=c.distributed.num_actors,
           include_dashboard=False,
           object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
           runtime_env={"env_vars": env_vars},
@@ -87,7 +91,8 @@ class RayLearner:
     )
     actor_class = ray.remote(CollectingActor).options(num_cpus=1)
     self._actors = [
-      actor_class.remote(config, index, self._store, self._replay) for index in range(c.num_actors)
+      actor_class.remote(config, index, self._store, self._replay)
+      for index in range(c.distributed.num_actors)
     ]
     self._runs = [actor.run.remote() for actor in self._actors]
 
@@ -137,7 +142,7 @@ class RayLearner:
     beta = float(muzero_learner.importance_beta(c, int(state.iteration)))
     batches = ray.get(
       self._replay.sample.remote(
-        np.asarray(jax.random.key_data(sample_key)), c.updates_per_iteration, beta
+        np.asarray(jax.random.key_data(sample_key)), c.muzero.updates_per_iteration, beta
       )
     )
     params, opt_state, priorities, losses = state.params, state.opt_state, [], []
@@ -157,7 +162,7 @@ class RayLearner:
     self._store.publish.remote(jax.device_get(params), iteration)
     target_params = (
       jax.tree.map(jnp.copy, params)
-      if iteration % c.target_update_interval == 0
+      if iteration % c.muzero.target_update_interval == 0
       else state.target_params
     )
     stats = ray.get(self._replay.drain_stats.remote())

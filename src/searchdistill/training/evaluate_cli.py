@@ -25,7 +25,7 @@ def evaluate_checkpoint(path, *, episodes: int, simulations: int) -> dict:
   returns = jax.device_get(evaluator(state.params, eval_keys(episodes)))
   return dict(
     summarize(returns),
-    env=parts.config.env,
+    env=parts.config.run.env,
     simulations=simulations,
     iteration=int(meta["iteration"]),
     checkpoint=str(ckpt.resolve(path)[0]),

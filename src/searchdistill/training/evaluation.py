@@ -33,10 +33,10 @@ def make_policy(env, network, *, num_simulations: int, config):
     env,
     network,
     num_simulations=num_simulations,
-    max_num_considered_actions=config.max_num_considered_actions,
+    max_num_considered_actions=config.search.max_num_considered_actions,
     gumbel_scale=0.0,
-    discount=config.discount,
-    value_scale=config.value_scale,
+    discount=config.train.discount,
+    value_scale=config.search.value_scale,
   )
   return lambda params, states, keys: search(params, keys, states).action
 
@@ -58,7 +58,7 @@ def make_evaluator(env, network, *, num_simulations: int, config):
     (_, returns), _ = jax.lax.scan(
       act,
       (states, jnp.zeros(keys.shape[0])),
-      jnp.arange(config.eval_max_steps or env.max_episode_steps),
+      jnp.arange(config.eval.eval_max_steps or env.max_episode_steps),
     )
     return returns
 

@@ -39,11 +39,11 @@ class TrainState(NamedTuple):
 
 
 def init_train_state(config, env, network, optimizer, algorithm: Algorithm) -> TrainState:
-  key = jax.random.fold_in(jax.random.key(config.seed), 0)
+  key = jax.random.fold_in(jax.random.key(config.run.seed), 0)
   key, init_key, obs_key, stream_key = jax.random.split(key, 4)
   example = jax.tree.map(lambda x: x[None], env.reset(obs_key).observation)
   params = network.init(init_key, example)
-  stream_keys = jax.random.split(stream_key, config.rollout_batch_size)
+  stream_keys = jax.random.split(stream_key, config.train.rollout_batch_size)
   streams = jax.jit(jax.vmap(functools.partial(streams_lib.start, env)))(stream_keys)
   return TrainState(
     params,
@@ -84,7 +84,7 @@ def _minibatch_plan(weight: chex.Array, key: chex.PRNGKey, batch_size: int, num_
 
 def learning_rate_scale(config, progress: chex.Array) -> chex.Array:
   """Multiplier of the learning rate at `progress` (0 to 1) through the run's budget."""
-  if config.lr_schedule == "cosine":
+  if config.train.lr_schedule == "cosine":
     return 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(progress, 0.0, 1.0)))
   return jnp.float32(1.0)
 
@@ -103,12 +103,12 @@ def _make_learn(
   `num_epochs` epochs of `minibatches` SGD steps each (see `make_iteration`); with `views`
   (see `_symmetric_views`), every minibatch is seen through fresh symmetric views, which the
   algorithm's `reobserve` turns into samples."""
-  early_stop = algorithm.early_stop_key if config.target_kl > 0 else None
+  early_stop = algorithm.early_stop_key if config.ppo.target_kl > 0 else None
 
   def sgd_step(params, opt_state, samples, lr_scale):
     grads, aux = jax.grad(algorithm.loss, has_aux=True)(params, samples)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    if config.lr_schedule != "constant":
+    if config.train.lr_schedule != "constant":
       updates = jax.tree.map(lambda u: u * lr_scale, updates)
     return optax.apply_updates(params, updates), opt_state, aux
 
@@ -119,7 +119,7 @@ def _make_learn(
 
     def epoch(carry, epoch_key):
       indices, weights = _minibatch_plan(
-        samples.weight, epoch_key, config.training_batch_size, minibatches
+        samples.weight, epoch_key, config.train.training_batch_size, minibatches
       )
       # Derived from the shuffle's key (not split from it) so that runs without views keep
       # their shuffles bit for bit.
@@ -138,13 +138,13 @@ def _make_learn(
           run, sgd_step, lambda p, o, b, s: (p, o, zeros), params, opt_state, batch, lr_scale
         )
         if early_stop is not None:
-          stopped = stopped | (run & (aux[early_stop] > config.target_kl))
+          stopped = stopped | (run & (aux[early_stop] > config.ppo.target_kl))
         return (params, opt_state, stopped), (aux, run)
 
       return jax.lax.scan(minibatch, carry, (indices, weights, view_keys))
 
     (params, opt_state, _), (aux, ran) = jax.lax.scan(
-      epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.num_epochs)
+      epoch, (params, opt_state, jnp.array(False)), jax.random.split(key, config.train.num_epochs)
     )
     steps = jnp.sum(ran)
     aux = jax.tree.map(lambda x: jnp.sum(x) / jnp.maximum(steps, 1), aux)
@@ -172,24 +172,31 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
   follows it. Each of `num_epochs` epochs makes as many minibatch SGD steps as one pass over
   a new iteration's steps would, on minibatches of a fresh shuffle of the algorithm's samples;
   minibatches with no real sample are skipped, and so is everything after the algorithm's
-  early-stop diagnostic exceeds `config.target_kl` (when that is positive). With
-  `config.symmetric_views`, an environment with symmetries shows each minibatch sample as a
+  early-stop diagnostic exceeds `config.ppo.target_kl` (when that is positive). With
+  `config.train.symmetric_views`, an environment with symmetries shows each minibatch sample as a
   random one of its equivalent instances.
   """
   collect = parallel.per_shard_episodes(algorithm.collect)
-  new_steps = env.max_episode_steps * config.rollout_batch_size
+  new_steps = env.max_episode_steps * config.train.rollout_batch_size
   views = (
-    _symmetric_views(env, config.training_batch_size)
-    if config.symmetric_views and env.symmetries > 1
+    _symmetric_views(env, config.train.training_batch_size)
+    if config.train.symmetric_views and env.symmetries > 1
     else None
   )
   learn = _make_learn(
-    config, algorithm, optimizer, parallel, math.ceil(new_steps / config.training_batch_size), views
+    config,
+    algorithm,
+    optimizer,
+    parallel,
+    math.ceil(new_steps / config.train.training_batch_size),
+    views,
   )
 
   def iteration(state: TrainState, progress=0.0):
     key, collect_key, learn_key = jax.random.split(state.key, 3)
-    stream_keys = parallel.shard_batch(jax.random.split(collect_key, config.rollout_batch_size))
+    stream_keys = parallel.shard_batch(
+      jax.random.split(collect_key, config.train.rollout_batch_size)
+    )
     trajectory, rollout, streams = collect(state.params, stream_keys, state.streams)
     samples, memory = algorithm.make_samples(state.params, state.memory, trajectory)
     lr_scale = learning_rate_scale(config, progress)
@@ -199,7 +206,7 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
     metrics = {
       **_rollout_metrics(rollout),
       "train/sgd_steps": steps.astype(jnp.float32),
-      "train/learning_rate": config.learning_rate * lr_scale,
+      "train/learning_rate": config.train.learning_rate * lr_scale,
       **{f"train/{name}": value for name, value in losses.items()},
     }
     new_state = TrainState(

@@ -10,7 +10,7 @@ import time
 import jax
 import numpy as np
 
-from searchdistill.config import Config, ConfigError, load_config, make_config
+from searchdistill.config import Config, ConfigError, from_dict, load_config
 from searchdistill.training import checkpoint as ckpt
 from searchdistill.training.components import build, check_extras
 from searchdistill.training.evaluation import eval_keys, summarize
@@ -60,11 +60,8 @@ def _check_finite(metrics: dict, params) -> None:
 def changed_keys(saved: Config, config: Config) -> list[str]:
   """The keys in which `config` differs from a run's `saved` one, beyond what a resume may
   change (`RESUMABLE_CHANGES`)."""
-  return [
-    k
-    for k in config.to_dict()
-    if getattr(saved, k) != getattr(config, k) and k not in RESUMABLE_CHANGES
-  ]
+  before, after = saved.to_dict(), config.to_dict()
+  return [k for k in after if before[k] != after[k] and k not in RESUMABLE_CHANGES]
 
 
 def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
@@ -129,14 +126,16 @@ def train(
 
   iteration = parts.iteration()
   greedy_eval = parts.evaluator(0)
-  search_eval = parts.evaluator(config.eval_simulations) if config.eval_simulations else None
-  keys = eval_keys(config.eval_batch_size)
+  search_eval = (
+    parts.evaluator(config.eval.eval_simulations) if config.eval.eval_simulations else None
+  )
+  keys = eval_keys(config.eval.eval_batch_size)
 
-  log = MetricsLog(out, config.logger, config.to_dict())
-  checkpointer = ckpt.Checkpointer(out, config.keep_checkpoints)
-  budget = config.minutes * 60 or math.inf
+  log = MetricsLog(out, config.output.logger, config.to_dict())
+  checkpointer = ckpt.Checkpointer(out, config.output.keep_checkpoints)
+  budget = config.run.minutes * 60 or math.inf
   start = time.perf_counter() - elapsed_before
-  progress = Progress(config.max_num_iters, budget, enabled=show_progress)
+  progress = Progress(config.run.max_num_iters, budget, enabled=show_progress)
   summary: dict = {}
   last_eval: dict = {}
 
@@ -170,9 +169,11 @@ def train(
   done_here = 0
   try:
     with _StopRequest() as stop, progress:
-      while int(state.iteration) < config.max_num_iters:
+      while int(state.iteration) < config.run.max_num_iters:
         tick = time.perf_counter()
-        progress_done = max(int(state.iteration) / config.max_num_iters, train_seconds() / budget)
+        progress_done = max(
+          int(state.iteration) / config.run.max_num_iters, train_seconds() / budget
+        )
         state, metrics = iteration(state, progress_done)
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         seconds = time.perf_counter() - tick
@@ -188,8 +189,8 @@ def train(
           **metrics,
         }
         # The logged figure decides, so a comparison can tell a finished run from its log.
-        is_last = step >= config.max_num_iters or trained >= budget
-        if config.eval_every and (step % config.eval_every == 0 or is_last):
+        is_last = step >= config.run.max_num_iters or trained >= budget
+        if config.eval.eval_every and (step % config.eval.eval_every == 0 or is_last):
           eval_start = time.perf_counter()
           last_eval = evaluate()
           eval_seconds += time.perf_counter() - eval_start
@@ -207,7 +208,7 @@ def train(
           or stop.signal_name is not None
           or (stop_after is not None and done_here >= stop_after)
         )
-        if step % config.checkpoint_every == 0 or stopping:
+        if step % config.output.checkpoint_every == 0 or stopping:
           save()
         if new_best:
           save(best_copy=True)
@@ -234,6 +235,6 @@ def load_run_config(path) -> Config:
   """The config of a run directory or checkpoint (from the checkpoint's own metadata)."""
   _, meta = ckpt.read_meta(path)
   try:
-    return make_config("cpu", meta["config"])
+    return from_dict(meta["config"])
   except ConfigError as e:
     raise ckpt.CheckpointError(f"{path}: checkpoint config is invalid ({e})") from None

@@ -51,35 +51,35 @@ class MuZeroState(NamedTuple):
 
 def make_optimizer(config) -> optax.GradientTransformation:
   """AdamW with linear warmup then cosine decay, after global-norm clipping."""
-  total = config.max_num_iters * config.updates_per_iteration
+  total = config.run.max_num_iters * config.muzero.updates_per_iteration
   schedule = optax.warmup_cosine_decay_schedule(
     0.0,
-    config.learning_rate,
-    min(config.warmup_updates, total - 1) or 1,
+    config.train.learning_rate,
+    min(config.muzero.warmup_updates, total - 1) or 1,
     total,
-    end_value=config.learning_rate * 0.1,
+    end_value=config.train.learning_rate * 0.1,
   )
   return optax.chain(
-    optax.clip_by_global_norm(config.max_grad_norm),
-    optax.adamw(schedule, weight_decay=config.weight_decay),
+    optax.clip_by_global_norm(config.train.max_grad_norm),
+    optax.adamw(schedule, weight_decay=config.muzero.weight_decay),
   )
 
 
 def importance_beta(config, iteration):
   """The replay's importance-sampling exponent at `iteration`: `priority_beta` annealed
   linearly to 1 over `max_num_iters`."""
-  slope = (1.0 - config.priority_beta) / max(config.max_num_iters, 1)
-  return jnp.minimum(1.0, config.priority_beta + slope * iteration)
+  slope = (1.0 - config.muzero.priority_beta) / max(config.run.max_num_iters, 1)
+  return jnp.minimum(1.0, config.muzero.priority_beta + slope * iteration)
 
 
 def window_length(config) -> int:
-  return config.num_unroll_steps + config.td_steps + 1
+  return config.muzero.num_unroll_steps + config.muzero.td_steps + 1
 
 
 def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
-  key = jax.random.fold_in(jax.random.key(config.seed), 0)
+  key = jax.random.fold_in(jax.random.key(config.run.seed), 0)
   key, init_key, env_key = jax.random.split(key, 3)
-  n = config.rollout_batch_size
+  n = config.train.rollout_batch_size
   if env.capabilities.host_side:
     # The games live on the host (`_host_iteration`); the state keeps their latest frames.
     env_states = EnvState(
@@ -104,17 +104,17 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
     policy=jnp.zeros(env_states.action_mask.shape[1:], jnp.float32),
     root_value=jnp.float32(0),
   )
-  if config.num_actors:
+  if config.distributed.num_actors:
     # One shard per Ray actor (`training.distributed`), each with its actor's streams.
     buffer = replay.init_sharded(
       example,
-      num_shards=config.num_actors,
-      num_streams=config.rollout_batch_size,
-      capacity=config.replay_capacity,
+      num_shards=config.distributed.num_actors,
+      num_streams=config.train.rollout_batch_size,
+      capacity=config.muzero.replay_capacity,
     )
   else:
     buffer = replay.init(
-      example, num_streams=config.rollout_batch_size, capacity=config.replay_capacity
+      example, num_streams=config.train.rollout_batch_size, capacity=config.muzero.replay_capacity
     )
   # A separate copy: the iteration donates its input, and one buffer can't be donated twice.
   target_params = jax.tree.map(jnp.copy, params)
@@ -126,7 +126,7 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
     jnp.int32(0),
     jnp.float32(0),
     env_states,
-    jnp.zeros(config.rollout_batch_size),
+    jnp.zeros(config.train.rollout_batch_size),
     buffer,
   )
 
@@ -142,16 +142,20 @@ def make_sgd_step(config, network, search, optimizer, support):
   The returned priorities are the windows' new ones (their root value errors)."""
 
   def sgd_step(params, opt_state, target_params, windows, weight, reanalyse_key):
-    if config.reanalyse_fraction > 0:
+    if config.muzero.reanalyse_fraction > 0:
       windows = muzero.reanalyse(
-        windows, target_params, reanalyse_key, search=search, fraction=config.reanalyse_fraction
+        windows,
+        target_params,
+        reanalyse_key,
+        search=search,
+        fraction=config.muzero.reanalyse_fraction,
       )
     targets = jax.vmap(
       lambda w: muzero.unroll_targets(
         w,
-        num_unroll_steps=config.num_unroll_steps,
-        td_steps=config.td_steps,
-        discount=config.discount,
+        num_unroll_steps=config.muzero.num_unroll_steps,
+        td_steps=config.muzero.td_steps,
+        discount=config.train.discount,
       )
     )(windows)
     grads, aux = jax.grad(
@@ -161,8 +165,8 @@ def make_sgd_step(config, network, search, optimizer, support):
         targets,
         weight,
         support=support,
-        value_loss_weight=config.value_loss_weight,
-        consistency_weight=config.consistency_weight,
+        value_loss_weight=config.train.value_loss_weight,
+        consistency_weight=config.muzero.consistency_weight,
       ),
       has_aux=True,
     )(params)
@@ -188,9 +192,9 @@ def make_update(config, network, search, optimizer, support):
     drawn = replay.sample(
       buffer,
       sample_key,
-      batch_size=config.training_batch_size,
+      batch_size=config.train.training_batch_size,
       window=window,
-      alpha=config.priority_alpha,
+      alpha=config.muzero.priority_alpha,
       beta=beta,
     )
     params, opt_state, priority, aux = sgd_step(
@@ -218,9 +222,9 @@ def _make_learn(config, network, search, optimizer, support):
 
   @jax.jit
   def schedule(iteration, buffer, learn_key):
-    ready = replay.size(buffer) >= max(config.min_replay_steps, window)
+    ready = replay.size(buffer) >= max(config.muzero.min_replay_steps, window)
     beta = importance_beta(config, iteration)
-    return ready, beta, jax.random.split(learn_key, config.updates_per_iteration)
+    return ready, beta, jax.random.split(learn_key, config.muzero.updates_per_iteration)
 
   @jax.jit
   def rollout_metrics(returns, ended):
@@ -242,11 +246,11 @@ def _make_learn(config, network, search, optimizer, support):
         buffer = buffer._replace(priority=priority, max_priority=max_priority)
         losses.append(aux)
     iteration_index = state.iteration + 1
-    if int(iteration_index) % config.target_update_interval == 0:
+    if int(iteration_index) % config.muzero.target_update_interval == 0:
       target_params = jax.tree.map(jnp.copy, params)
     else:
       target_params = state.target_params
-    collected = config.collect_steps * config.rollout_batch_size
+    collected = config.muzero.collect_steps * config.train.rollout_batch_size
     metrics = {
       **rollout_metrics(returns, ended),
       "rollout/env_steps": jnp.float32(collected),
@@ -300,7 +304,7 @@ def make_collect(config, env, search):
       return (next_states, jnp.where(boundary, 0.0, running)), (record, finished)
 
     (env_states, episode_return), (steps, finished) = jax.lax.scan(
-      act, (env_states, episode_return), jnp.arange(config.collect_steps)
+      act, (env_states, episode_return), jnp.arange(config.muzero.collect_steps)
     )
     # Time-major [L, E] -> stream-major [E, L] for the buffer.
     return (
@@ -367,8 +371,8 @@ def _host_iteration(config, env, search, learn):
     if "vector" not in games:
       # Seeded by the iteration too, so a resumed run does not replay the first games.
       games["vector"] = env.vector(
-        config.rollout_batch_size,
-        seed=config.seed * 1_000_003 + int(state.iteration),
+        config.train.rollout_batch_size,
+        seed=config.run.seed * 1_000_003 + int(state.iteration),
         training=True,
       )
       games["observation"] = games["vector"].reset()
@@ -376,7 +380,7 @@ def _host_iteration(config, env, search, learn):
     key, collect_key, learn_key = split(state.key)
     mask = vector.action_mask
     records, returns, ended = [], [], []
-    for step in range(config.collect_steps):
+    for step in range(config.muzero.collect_steps):
       observation = games["observation"]
       action, weights, root_value = jax.device_get(
         act(state.params, collect_key, step, observation, mask)

@@ -53,12 +53,12 @@ class ReplayServer:
     import jax
 
     from searchdistill import replay
-    from searchdistill.config import make_config
+    from searchdistill.config import from_dict
     from searchdistill.training.muzero_learner import window_length
 
-    c = make_config("cpu", config)
+    c = from_dict(config)
     self._window = window_length(c)
-    self._min_steps = max(c.min_replay_steps, self._window)
+    self._min_steps = max(c.muzero.min_replay_steps, self._window)
     self._buffer = jax.tree.map(jax.numpy.asarray, buffer)
     self._add = jax.jit(replay.add_to_shard, donate_argnums=0)
     self._update = jax.jit(replay.update_priorities, donate_argnums=0)
@@ -69,9 +69,9 @@ class ReplayServer:
         lambda key: replay.sample(
           buffer,
           key,
-          batch_size=c.training_batch_size,
+          batch_size=c.train.training_batch_size,
           window=self._window,
-          alpha=c.priority_alpha,
+          alpha=c.muzero.priority_alpha,
           beta=beta,
         )
       )(keys)
@@ -130,19 +130,21 @@ class CollectingActor:
   def __init__(self, config: dict, index: int, store, replay):
     import jax
 
-    from searchdistill.config import make_config
+    from searchdistill.config import from_dict
     from searchdistill.training.components import build
     from searchdistill.training.muzero_learner import make_collect
 
-    c = make_config("cpu", config)
+    c = from_dict(config)
     parts = build(c)
     self._config, self._index = c, index
     self._store, self._replay = store, replay
     self._collect = jax.jit(make_collect(c, parts.env, parts.learned_search(training=True)))
-    key = jax.random.fold_in(jax.random.key(c.seed), 10_000 + index)
+    key = jax.random.fold_in(jax.random.key(c.run.seed), 10_000 + index)
     self._key, env_key = jax.random.split(key)
-    self._env_states = jax.vmap(parts.env.reset)(jax.random.split(env_key, c.rollout_batch_size))
-    self._episode_return = jax.numpy.zeros(c.rollout_batch_size)
+    self._env_states = jax.vmap(parts.env.reset)(
+      jax.random.split(env_key, c.train.rollout_batch_size)
+    )
+    self._episode_return = jax.numpy.zeros(c.train.rollout_batch_size)
 
   def run(self) -> dict:
     """Collects until the store's stop flag is set; returns what this actor did."""
@@ -162,7 +164,7 @@ class CollectingActor:
       pending = self._replay.add.remote(self._index, steps, returns, ended)
       blocks += 1
       since_refresh += int(np.sum(ended))
-      if since_refresh >= self._config.broadcast_every:
+      if since_refresh >= self._config.distributed.broadcast_every:
         params, version = ray.get(self._store.latest.remote())
         since_refresh, refreshes = 0, refreshes + 1
     if pending is not None:

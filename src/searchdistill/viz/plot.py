@@ -11,9 +11,9 @@ from searchdistill.training.logging import read_metrics, training_minutes
 
 def run_label(run_dir) -> str:
   config = load_config(pathlib.Path(run_dir) / "config.yaml")
-  if config.algo == "distill":
-    return f"{config.algo} ({config.num_simulations} sims) s{config.seed}"
-  return f"{config.algo} s{config.seed}"
+  if config.run.algo == "distill":
+    return f"{config.run.algo} ({config.search.num_simulations} sims) s{config.run.seed}"
+  return f"{config.run.algo} s{config.run.seed}"
 
 
 def plot_runs(run_dirs, out: str) -> None:

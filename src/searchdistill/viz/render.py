@@ -106,7 +106,7 @@ def _play_atari(parts, params, *, key, simulations: int) -> Episode:
   vector = parts.env.vector(1, seed=seed, training=False)
   observation = vector.reset()
   frames = vector.frames()
-  limit = parts.config.eval_max_steps or parts.env.max_episode_steps
+  limit = parts.config.eval.eval_max_steps or parts.env.max_episode_steps
   for t in range(limit):
     action = choose(
       params, jax.random.fold_in(key, t), jnp.asarray(observation), jnp.asarray(vector.action_mask)

@@ -36,8 +36,8 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
     config = load_config(run_dir / "config.yaml")
     # The run directory names the algorithm and variant: `<algo>[_<variant>]_s<seed>`.
     label = run_dir.name.rsplit("_s", 1)[0]
-    if config.algo == "distill":
-      label += f" ({config.num_simulations} sims)"
+    if config.run.algo == "distill":
+      label += f" ({config.search.num_simulations} sims)"
     groups.setdefault(label, []).append((run_dir, read_metrics(run_dir)))
   return groups
 
