@@ -25,8 +25,8 @@ import numpy as np
 from common import filled_replay, median_seconds
 
 from searchdistill.config import make_config
-from searchdistill.training import muzero_learner
-from searchdistill.training.components import build
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.components import build
 
 AGENT_STEPS = 100_000
 

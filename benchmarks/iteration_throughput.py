@@ -26,7 +26,7 @@ def child(algo: str, iterations: int, warmup: int, overrides: list[str]) -> None
   import jax
 
   from searchdistill.config import make_config, parse_overrides
-  from searchdistill.training.components import build
+  from searchdistill.loop.components import build
 
   config = make_config("cpu", {**parse_overrides(overrides), "algo": algo})
   parts = build(config)

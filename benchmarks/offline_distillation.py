@@ -27,8 +27,8 @@ import optax
 
 from searchdistill.algorithms import distill
 from searchdistill.algorithms import streams as streams_lib
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.evaluation import eval_keys, summarize
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.runner.evaluate import load_trained
 
 
 def collect_targets(parts, params, iterations: int, seed: int):

@@ -20,8 +20,8 @@ import numpy as np
 from common import filled_replay, median_seconds
 
 from searchdistill.config import make_config, parse_overrides
-from searchdistill.training import muzero_learner
-from searchdistill.training.components import build
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.components import build
 
 
 def main() -> None:

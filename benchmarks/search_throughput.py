@@ -27,8 +27,8 @@ import jax.numpy as jnp
 import mctx
 
 from searchdistill.config import make_config, parse_overrides
+from searchdistill.loop.components import build
 from searchdistill.search import evaluate_states
-from searchdistill.training.components import build
 
 
 def median_ms(fn, *args, repeats: int) -> float:

@@ -21,9 +21,9 @@ import jax
 import jax.numpy as jnp
 
 from searchdistill.algorithms.base import per_step_keys
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.runner.evaluate import load_trained
 from searchdistill.search import evaluate_states, greedy_action, make_search
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.evaluation import eval_keys, summarize
 
 STATS = ("agree", "kl", "target_entropy", "network_entropy")
 

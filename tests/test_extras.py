@@ -106,8 +106,8 @@ class Uninstalled(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Uninstalled())
 from searchdistill.cli import main
 from searchdistill.config import make_config
-from searchdistill.training import train
-from searchdistill.training.components import build
+from searchdistill.runner import train
+from searchdistill.loop.components import build
 for algo in ("distill", "ppo"):
   parts = build(make_config("tiny", {"algo": algo}))
   assert parts.env.num_actions == 800 and parts.network is not None

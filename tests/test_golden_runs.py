@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.training import train
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.logging import read_metrics
+from searchdistill.runner import train
+from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.metrics import read_metrics
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 RECORD = os.environ.get("SEARCHDISTILL_RECORD_GOLDEN") == "1"

@@ -6,7 +6,7 @@ import pytest
 
 from examples.knapsack import Knapsack
 from searchdistill import make_config, make_environment, train
-from searchdistill.training.logging import read_metrics
+from searchdistill.runs.metrics import read_metrics
 from tests.helpers import assert_step_compiles_once, cli
 
 ENV = "examples.knapsack:make_env"

@@ -19,8 +19,8 @@ _EXPORTS = {
   "make_search": "searchdistill.search",
   "SearchOutput": "searchdistill.search",
   "monte_carlo_returns": "searchdistill.algorithms",
-  "train": "searchdistill.training",
-  "CheckpointError": "searchdistill.training",
+  "train": "searchdistill.runner",
+  "CheckpointError": "searchdistill.runs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -109,7 +109,7 @@ def _train_config(args):
 def _run_train(args) -> int:
   config, out = _train_config(args)
   _use_all_cores([config])
-  from searchdistill.training import train  # Heavy imports only once the input is valid.
+  from searchdistill.runner import train  # Heavy imports only once the input is valid.
 
   summary = train(config, out, resume=bool(args.resume), show_progress=not args.no_progress)
   print(json.dumps({"run": str(out), **summary}))
@@ -121,7 +121,7 @@ def _run_eval(args) -> int:
     raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
   if args.simulations < 0:
     raise ConfigError(f"--simulations must be >= 0, got {args.simulations}")
-  from searchdistill.training.evaluate_cli import evaluate_checkpoint
+  from searchdistill.runner.evaluate import evaluate_checkpoint
 
   result = evaluate_checkpoint(args.path, episodes=args.episodes, simulations=args.simulations)
   if args.json:
@@ -174,8 +174,8 @@ def _enable_compilation_cache() -> None:
 def _run_render(args) -> int:
   if args.simulations < 0:
     raise ConfigError(f"--simulations must be >= 0, got {args.simulations}")
-  from searchdistill.training.evaluate_cli import load_trained
-  from searchdistill.training.evaluation import eval_keys
+  from searchdistill.loop.evaluation import eval_keys
+  from searchdistill.runner.evaluate import load_trained
   from searchdistill.viz import play_episode, write_gif
 
   parts, state, _ = load_trained(args.path)
@@ -201,7 +201,7 @@ def _run_compare(args) -> int:
   if args.minutes <= 0:
     raise ConfigError(f"--minutes must be > 0, got {args.minutes}")
   overrides = parse_overrides(args.overrides)
-  from searchdistill.training.compare import (
+  from searchdistill.runner.compare import (
     check_runs,
     plan_configs,
     reference_scores,
@@ -236,8 +236,8 @@ def main(argv=None) -> int:
   args = _parser().parse_args(argv)
   _enable_compilation_cache()
   from searchdistill.envs.capabilities import EnvError
-  from searchdistill.training.checkpoint import CheckpointError
-  from searchdistill.training.loop import NonFiniteError
+  from searchdistill.loop.run import NonFiniteError
+  from searchdistill.runs.checkpoint import CheckpointError
 
   try:
     commands = {

@@ -117,9 +117,9 @@ def test_ppo_loss__value_is_clipped(bandit_setup):
 
 def test_ppo_training__beats_the_untrained_policy_on_binpack():
   from searchdistill.config import make_config
-  from searchdistill.training.components import build
-  from searchdistill.training.evaluation import eval_keys, make_evaluator
-  from searchdistill.training.learner import make_iteration
+  from searchdistill.loop.components import build
+  from searchdistill.loop.evaluation import eval_keys, make_evaluator
+  from searchdistill.loop.learner import make_iteration
 
   config = make_config(
     "tiny",

@@ -7,8 +7,8 @@ import pytest
 
 from searchdistill import replay
 from searchdistill.config import make_config
-from searchdistill.training import muzero_learner
-from searchdistill.training.components import build
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.components import build
 
 DEVICE = jax.local_devices()[:1]
 

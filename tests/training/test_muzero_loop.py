@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from searchdistill.config import ConfigError, make_config
-from searchdistill.training.components import build
-from searchdistill.training.evaluate_cli import evaluate_checkpoint
-from searchdistill.training.loop import train
+from searchdistill.loop.components import build
+from searchdistill.runner import train
+from searchdistill.runner.evaluate import evaluate_checkpoint
 
 DEVICE = jax.local_devices()[:1]
 
@@ -58,7 +58,7 @@ def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
   train(config, tmp_path / "whole", show_progress=False, devices=DEVICE)
   train(config, tmp_path / "split", show_progress=False, devices=DEVICE, stop_after=2)
   train(config, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
-  from searchdistill.training.evaluate_cli import load_trained
+  from searchdistill.runner.evaluate import load_trained
 
   _, whole, _ = load_trained(tmp_path / "whole", DEVICE)
   parts, split, _ = load_trained(tmp_path / "split", DEVICE)
@@ -85,8 +85,8 @@ def test_build__muzero_rejects_a_replay_too_small_for_a_window():
 def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
   import jax.numpy as jnp
 
-  from searchdistill.training.evaluation import eval_keys, summarize
-  from searchdistill.training.muzero_learner import make_episode_evaluator
+  from searchdistill.loop.evaluation import eval_keys, summarize
+  from searchdistill.loop.muzero_learner import make_episode_evaluator
 
   config = make_config("cpu", {"algo": "muzero", "training_batch_size": 64, "eval_every": 0})
   parts = build(config, DEVICE)
@@ -136,7 +136,7 @@ def test_muzero_atari__host_side_iterations_learn_and_evaluate(tmp_path):
   assert iterations[-1]["train/sgd_steps"] == config.muzero.updates_per_iteration
   assert np.isfinite(iterations[-1]["train/value_loss"])
   assert any("eval/greedy/mean" in r for r in records)
-  from searchdistill.training.evaluate_cli import load_trained
+  from searchdistill.runner.evaluate import load_trained
 
   parts, state, _ = load_trained(tmp_path, DEVICE)
   assert_renders(parts, state.params, tmp_path / "game.gif", simulations=0)

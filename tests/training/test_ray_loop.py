@@ -8,10 +8,10 @@ import pytest
 import ray
 
 from searchdistill.config import ConfigError, make_config
-from searchdistill.training import checkpoint as ckpt
-from searchdistill.training import train
-from searchdistill.training.components import build
-from searchdistill.training.logging import read_metrics
+from searchdistill.loop.components import build
+from searchdistill.runner import train
+from searchdistill.runs import checkpoint as ckpt
+from searchdistill.runs.metrics import read_metrics
 
 DEVICE = jax.local_devices()[:1]
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.training import NonFiniteError, train
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.logging import read_metrics
+from searchdistill.loop.run import NonFiniteError
+from searchdistill.runner import train
+from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.metrics import read_metrics
 from tests.helpers import child_env, cli
 
 # Timings differ between runs; `devices` starts each process's part of the metrics file.
@@ -198,7 +199,7 @@ def _tensorboard_scalars(log_dir) -> dict:
 
 
 def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupted, tmp_path):
-  from searchdistill.training.logging import MetricsLog
+  from searchdistill.runs.metrics import MetricsLog
 
   records = read_metrics(uninterrupted)
   log = MetricsLog(tmp_path, "tensorboard")
@@ -235,7 +236,7 @@ def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupt
   ],
 )
 def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, settings, mode):
-  from searchdistill.training.logging import wandb_mode
+  from searchdistill.runs.metrics import wandb_mode
 
   netrc_path, settings_path = tmp_path / "netrc", tmp_path / "settings"
   if netrc is not None:
@@ -251,7 +252,7 @@ def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, settings,
 
 
 def test_metrics_log__wandb_offline_writes_an_offline_run(tmp_path, monkeypatch):
-  from searchdistill.training.logging import MetricsLog
+  from searchdistill.runs.metrics import MetricsLog
 
   monkeypatch.setenv("WANDB_MODE", "offline")
   monkeypatch.delenv("WANDB_DIR", raising=False)

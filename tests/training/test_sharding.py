@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.training.components import build
-from searchdistill.training.learner import make_iteration
+from searchdistill.loop.components import build
+from searchdistill.loop.learner import make_iteration
 
 
 @functools.cache
@@ -72,7 +72,7 @@ def test_iteration__symmetric_views_change_what_is_learned_not_what_is_collected
 @TWO_DEVICES
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):
   from searchdistill.algorithms import distill
-  from searchdistill.training.sharding import DataParallel
+  from searchdistill.loop.sharding import DataParallel
 
   states = jax.vmap(binpack.reset)(jax.random.split(jax.random.key(5), 8))
   target = states.action_mask / states.action_mask.sum(-1, keepdims=True)
@@ -92,7 +92,7 @@ def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, t
 
 
 def test_learning_rate_scale__cosine_follows_the_budget_and_constant_stays():
-  from searchdistill.training.learner import learning_rate_scale
+  from searchdistill.loop.learner import learning_rate_scale
 
   cosine = make_config("tiny", {"lr_schedule": "cosine"})
   scales = [float(learning_rate_scale(cosine, p)) for p in (0.0, 0.5, 1.0, 1.5)]

@@ -6,7 +6,7 @@ import pathlib
 
 from searchdistill.config import ConfigError, load_config
 from searchdistill.envs.registry import family as env_family
-from searchdistill.training.logging import read_metrics, training_minutes
+from searchdistill.runs.metrics import read_metrics, training_minutes
 
 
 def run_label(run_dir) -> str:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from searchdistill.training.evaluation import make_policy
+from searchdistill.loop.evaluation import make_policy
 
 # Cell colors of MinAtar channels, in channel order (later channels are drawn on top).
 _PALETTE = np.array(

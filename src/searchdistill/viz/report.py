@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from searchdistill.config import load_config
-from searchdistill.training.logging import read_metrics, training_minutes
+from searchdistill.runs.metrics import read_metrics, training_minutes
 
 
 def _final(records: list[dict], key: str):

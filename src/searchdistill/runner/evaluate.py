@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import jax
 
-from searchdistill.training import checkpoint as ckpt
-from searchdistill.training.components import build
-from searchdistill.training.evaluation import eval_keys, summarize
-from searchdistill.training.loop import load_run_config
+from searchdistill.loop.components import build
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.loop.run import load_run_config
+from searchdistill.runs import checkpoint as ckpt
 
 
 def load_trained(path, devices=None):

@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from searchdistill.training import muzero_learner
-from searchdistill.training.muzero_learner import MuZeroState
-from searchdistill.training.ray_actors import CollectingActor, ParameterStore, ReplayServer
+from searchdistill.distributed.actors import CollectingActor, ParameterStore, ReplayServer
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.muzero_learner import MuZeroState
 
 # Object store for the local instance: the replay lives in an actor's heap, and the store only
 # carries parameter and sample messages.

@@ -54,7 +54,7 @@ class ReplayServer:
 
     from searchdistill import replay
     from searchdistill.config import from_dict
-    from searchdistill.training.muzero_learner import window_length
+    from searchdistill.loop.muzero_learner import window_length
 
     c = from_dict(config)
     self._window = window_length(c)
@@ -131,8 +131,8 @@ class CollectingActor:
     import jax
 
     from searchdistill.config import from_dict
-    from searchdistill.training.components import build
-    from searchdistill.training.muzero_learner import make_collect
+    from searchdistill.loop.components import build
+    from searchdistill.loop.muzero_learner import make_collect
 
     c = from_dict(config)
     parts = build(c)

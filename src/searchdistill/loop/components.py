@@ -11,20 +11,20 @@ from searchdistill.algorithms import distill, ppo
 from searchdistill.config import Config, ConfigError, check_runtime
 from searchdistill.envs import EnvError, Environment, make_environment, make_stream_environment
 from searchdistill.extras import require
-from searchdistill.networks import make_network
-from searchdistill.networks.value_transform import Support
-from searchdistill.search import make_search
-from searchdistill.search.learned_model import LearnedSearchOutput, make_learned_search
-from searchdistill.search.multi_agent import make_multi_agent_planner
-from searchdistill.training import muzero_learner
-from searchdistill.training.evaluation import make_evaluator
-from searchdistill.training.learner import (
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.evaluation import make_evaluator
+from searchdistill.loop.learner import (
   init_train_state,
   make_iteration,
   state_shardings,
 )
-from searchdistill.training.logging import LOGGER_MODULES
-from searchdistill.training.sharding import DataParallel
+from searchdistill.loop.sharding import DataParallel
+from searchdistill.networks import make_network
+from searchdistill.networks.value_transform import Support
+from searchdistill.runs.metrics import LOGGER_MODULES
+from searchdistill.search import make_search
+from searchdistill.search.learned_model import LearnedSearchOutput, make_learned_search
+from searchdistill.search.multi_agent import make_multi_agent_planner
 
 
 class Components(NamedTuple):
@@ -102,14 +102,9 @@ class Components(NamedTuple):
     )
 
   def iteration(self):
-    """`iteration(state, progress) -> (state, metrics)` of the configured algorithm, where
-    `progress` (0 to 1) is how far the run is through its budget."""
-    if self.learned_model and self.config.distributed.num_actors:
-      from searchdistill.training.distributed import RayLearner  # Ray only when asked for.
-
-      return RayLearner(
-        self.config, self.network, self.learned_search(training=True), self.optimizer, self.support
-      )
+    """`iteration(state, progress) -> (state, metrics)` of the configured algorithm with its
+    experience collected in this process, where `progress` (0 to 1) is how far the run is
+    through its budget. (The Ray actor-learner is `distributed.ray_iteration`.)"""
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
         self.config,

@@ -10,15 +10,13 @@ import time
 import jax
 import numpy as np
 
-from searchdistill.config import Config, ConfigError, from_dict, load_config
-from searchdistill.training import checkpoint as ckpt
-from searchdistill.training.components import build, check_extras
-from searchdistill.training.evaluation import eval_keys, summarize
-from searchdistill.training.logging import MetricsLog
-from searchdistill.training.progress import Progress
-
-# A resumed run may get a new budget (or a new log sink); anything else would change the run.
-RESUMABLE_CHANGES = ("max_num_iters", "minutes", "logger", "eval_every", "checkpoint_every")
+from searchdistill.config import Config, ConfigError, from_dict
+from searchdistill.loop.components import build, check_extras
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.runs import checkpoint as ckpt
+from searchdistill.runs.directory import prepare_run_dir
+from searchdistill.runs.metrics import MetricsLog
+from searchdistill.runs.progress import Progress
 
 
 class NonFiniteError(RuntimeError):
@@ -57,30 +55,6 @@ def _check_finite(metrics: dict, params) -> None:
       raise NonFiniteError(f"parameter {jax.tree_util.keystr(path)} is not finite")
 
 
-def changed_keys(saved: Config, config: Config) -> list[str]:
-  """The keys in which `config` differs from a run's `saved` one, beyond what a resume may
-  change (`RESUMABLE_CHANGES`)."""
-  before, after = saved.to_dict(), config.to_dict()
-  return [k for k in after if before[k] != after[k] and k not in RESUMABLE_CHANGES]
-
-
-def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
-  """Creates `out` for a new run, or checks it for a resume; never overwrites results."""
-  config_path = out / "config.yaml"
-  if resume:
-    changed = changed_keys(load_config(config_path), config)
-    if changed:
-      raise ConfigError(
-        f"--resume {out}: only {', '.join(RESUMABLE_CHANGES)} may change; "
-        f"{', '.join(changed)} differ from {config_path}"
-      )
-    return
-  if config_path.exists() or (out / "checkpoints").exists():
-    raise ConfigError(f"{out} already holds a run; use --resume {out} or another --out")
-  out.mkdir(parents=True, exist_ok=True)
-  config_path.write_text(config.to_yaml())
-
-
 def train(
   config: Config,
   out,
@@ -89,6 +63,7 @@ def train(
   devices=None,
   show_progress: bool = True,
   stop_after: int | None = None,
+  iteration_of=None,
 ) -> dict:
   """Trains until `max_num_iters`, the `minutes` budget, or a stop signal.
 
@@ -99,6 +74,9 @@ def train(
     devices: devices to shard over (default: all local devices).
     show_progress: draw a progress bar on the console.
     stop_after: stop (with a checkpoint) after this many iterations in this process; for tests.
+    iteration_of: `iteration_of(components) -> iteration`, where the experience comes from
+      (default: collected in this process, `Components.iteration`); `runner.train` passes
+      the Ray actor-learner's for `num_actors > 0`.
 
   Returns:
     a summary with the final iteration and evaluation.
@@ -124,7 +102,7 @@ def train(
     MetricsLog.truncate(out, meta["metrics_lines"])
   state = parts.place(state)
 
-  iteration = parts.iteration()
+  iteration = iteration_of(parts) if iteration_of else parts.iteration()
   greedy_eval = parts.evaluator(0)
   search_eval = (
     parts.evaluator(config.eval.eval_simulations) if config.eval.eval_simulations else None

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 import jax
 
 from searchdistill.config import ConfigError, load_config, make_config, parse_overrides
-from searchdistill.training.components import build
-from searchdistill.training.evaluation import eval_keys, summarize
-from searchdistill.training.loop import changed_keys, train
+from searchdistill.loop.components import build
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.runner.train import train
+from searchdistill.runs.directory import changed_keys
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -108,7 +109,7 @@ def reference_scores(config) -> dict[str, dict]:
   and, on simple_spread, scripted) on the runs' evaluation episodes; empty otherwise."""
   from searchdistill.algorithms.reference_policies import reference_policies
   from searchdistill.envs import make_stream_environment
-  from searchdistill.training.muzero_learner import make_episode_evaluator
+  from searchdistill.loop.muzero_learner import make_episode_evaluator
 
   if config.run.algo != "muzero":
     return {}

@@ -13,7 +13,7 @@ import optax
 
 from searchdistill.algorithms import streams as streams_lib
 from searchdistill.algorithms.base import Algorithm
-from searchdistill.training.sharding import DataParallel
+from searchdistill.loop.sharding import DataParallel
 
 
 class TrainState(NamedTuple):
