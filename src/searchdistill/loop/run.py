@@ -55,6 +55,55 @@ def _check_finite(metrics: dict, params) -> None:
       raise NonFiniteError(f"parameter {jax.tree_util.keystr(path)} is not finite")
 
 
+class _Clock:
+  """Wall time since the run began (earlier processes included) and training time, which
+  leaves out evaluation: the `minutes` budget counts training only, so algorithms that
+  evaluate at different rates still get the same time to learn."""
+
+  def __init__(self, elapsed_before: float = 0.0, eval_seconds: float = 0.0):
+    self.start = time.perf_counter() - elapsed_before
+    self.eval_seconds = eval_seconds
+
+  def wall(self) -> float:
+    return time.perf_counter() - self.start
+
+  def trained(self) -> float:
+    return self.wall() - self.eval_seconds
+
+
+class _Evaluation:
+  """Greedy and (if configured) search evaluation on the run's fixed held-out episodes."""
+
+  def __init__(self, config: Config, parts):
+    self.greedy = parts.evaluator(0)
+    simulations = config.eval.eval_simulations
+    self.search = parts.evaluator(simulations) if simulations else None
+    self.keys = eval_keys(config.eval.eval_batch_size)
+
+  def __call__(self, params) -> dict:
+    record = {}
+    for kind, evaluator in (("greedy", self.greedy), ("search", self.search)):
+      if evaluator is not None:
+        score = summarize(evaluator(params, self.keys))
+        record[f"eval/{kind}/mean"] = score["mean"]
+        record[f"eval/{kind}/stderr"] = score["stderr"]
+    return record
+
+
+def _start(config: Config, out: pathlib.Path, parts, resume: bool):
+  """The starting state (restored on a resume, then placed on the devices), the clock and
+  the best greedy evaluation so far."""
+  state = parts.init_state()
+  if not resume:
+    return parts.place(state), _Clock(), -math.inf
+  state, meta = ckpt.restore(out, state)
+  # Only now that the checkpoint has loaded may the run's files change.
+  (out / "config.yaml").write_text(config.to_yaml())
+  MetricsLog.truncate(out, meta["metrics_lines"])
+  clock = _Clock(meta["wall_seconds"], meta.get("eval_seconds", 0.0))
+  return parts.place(state), clock, meta.get("best_eval", -math.inf)
+
+
 def train(
   config: Config,
   out,
@@ -87,126 +136,112 @@ def train(
   if resume:
     ckpt.resolve(out)
   prepare_run_dir(config, out, resume)
-
-  state = parts.init_state()
-  elapsed_before, best = 0.0, -math.inf
-  # Evaluation time is kept apart: the `minutes` budget counts training only, so algorithms
-  # that evaluate at different rates still get the same time to learn.
-  eval_seconds = 0.0
-  if resume:
-    state, meta = ckpt.restore(out, state)
-    elapsed_before, best = meta["wall_seconds"], meta.get("best_eval", -math.inf)
-    eval_seconds = meta.get("eval_seconds", 0.0)
-    # Only now that the checkpoint has loaded may the run's files change.
-    (out / "config.yaml").write_text(config.to_yaml())
-    MetricsLog.truncate(out, meta["metrics_lines"])
-  state = parts.place(state)
-
+  state, clock, best = _start(config, out, parts, resume)
   iteration = iteration_of(parts) if iteration_of else parts.iteration()
-  greedy_eval = parts.evaluator(0)
-  search_eval = (
-    parts.evaluator(config.eval.eval_simulations) if config.eval.eval_simulations else None
-  )
-  keys = eval_keys(config.eval.eval_batch_size)
-
-  log = MetricsLog(out, config.output.logger, config.to_dict())
-  checkpointer = ckpt.Checkpointer(out, config.output.keep_checkpoints)
-  budget = config.run.minutes * 60 or math.inf
-  start = time.perf_counter() - elapsed_before
-  progress = Progress(config.run.max_num_iters, budget, enabled=show_progress)
-  summary: dict = {}
-  last_eval: dict = {}
-
-  def train_seconds():
-    return time.perf_counter() - start - eval_seconds
-
-  def save(best_copy: bool = False):
-    meta = dict(
-      config=config.to_dict(),
-      wall_seconds=time.perf_counter() - start,
-      eval_seconds=eval_seconds,
-      metrics_lines=log.line_count(),
-      best_eval=best,
-    )
-    # The Ray learner's replay lives in its replay actor until a checkpoint asks for it.
-    complete = getattr(iteration, "checkpoint_state", lambda s: s)(state)
-    checkpointer.save(jax.device_get(complete), meta, best=best_copy)
-
-  def evaluate():
-    record = {}
-    greedy = summarize(greedy_eval(state.params, keys))
-    record.update({"eval/greedy/mean": greedy["mean"], "eval/greedy/stderr": greedy["stderr"]})
-    if search_eval is not None:
-      searched = summarize(search_eval(state.params, keys))
-      record.update(
-        {"eval/search/mean": searched["mean"], "eval/search/stderr": searched["stderr"]}
-      )
-    return record
-
-  num_devices = parts.parallel.num_devices
-  done_here = 0
+  run = _Loop(config, out, parts, iteration, clock, best, show_progress, stop_after)
   try:
-    with _StopRequest() as stop, progress:
-      while int(state.iteration) < config.run.max_num_iters:
-        tick = time.perf_counter()
-        progress_done = max(
-          int(state.iteration) / config.run.max_num_iters, train_seconds() / budget
-        )
-        state, metrics = iteration(state, progress_done)
-        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        seconds = time.perf_counter() - tick
-        _check_finite(metrics, state.params)
-        step, trained = int(state.iteration), train_seconds()
-        record = {
-          "iteration": step,
-          **({} if done_here else {"devices": num_devices}),
-          "wall_seconds": time.perf_counter() - start,
-          "train_seconds": trained,
-          "env_steps": float(state.env_steps),
-          "decisions_per_second": metrics["rollout/env_steps"] / seconds,
-          **metrics,
-        }
-        # The logged figure decides, so a comparison can tell a finished run from its log.
-        is_last = step >= config.run.max_num_iters or trained >= budget
-        if config.eval.eval_every and (step % config.eval.eval_every == 0 or is_last):
-          eval_start = time.perf_counter()
-          last_eval = evaluate()
-          eval_seconds += time.perf_counter() - eval_start
-          record.update(last_eval)
-          record["wall_seconds_after_eval"] = time.perf_counter() - start
-          progress.note(last_eval)
-        log.write(record)
-        progress.update(step, record, train_seconds())
-        done_here += 1
-        new_best = "eval/greedy/mean" in record and record["eval/greedy/mean"] > best
-        if new_best:
-          best = record["eval/greedy/mean"]
-        stopping = (
-          is_last
-          or stop.signal_name is not None
-          or (stop_after is not None and done_here >= stop_after)
-        )
-        if step % config.output.checkpoint_every == 0 or stopping:
-          save()
-        if new_best:
-          save(best_copy=True)
-        if stopping:
-          summary["stopped_by"] = stop.signal_name or ("budget" if is_last else "stop_after")
-          break
+    state, summary = run(state)
   finally:
     # Distributed iterations report what each actor did (blocks, parameter refreshes).
     actors = getattr(iteration, "close", lambda: None)()
-    checkpointer.close()
-    log.close()
+    run.close()
   if actors:
     summary["actors"] = actors
   summary.update(
     iteration=int(state.iteration),
-    wall_seconds=time.perf_counter() - start,
-    train_seconds=train_seconds(),
-    **last_eval,
+    wall_seconds=clock.wall(),
+    train_seconds=clock.trained(),
+    **run.last_eval,
   )
   return summary
+
+
+class _Loop:
+  """Iterates, evaluates, logs and checkpoints until the budget or a stop."""
+
+  def __init__(self, config, out, parts, iteration, clock, best, show_progress, stop_after):
+    self.config, self.iteration, self.clock, self.best = config, iteration, clock, best
+    self.stop_after = stop_after
+    self.evaluate = _Evaluation(config, parts)
+    self.log = MetricsLog(out, config.output.logger, config.to_dict())
+    self.checkpointer = ckpt.Checkpointer(out, config.output.keep_checkpoints)
+    self.budget = config.run.minutes * 60 or math.inf
+    self.progress = Progress(config.run.max_num_iters, self.budget, enabled=show_progress)
+    self.num_devices = parts.parallel.num_devices
+    self.last_eval: dict = {}
+    self.done_here = 0
+
+  def __call__(self, state):
+    summary: dict = {}
+    with _StopRequest() as stop, self.progress:
+      while int(state.iteration) < self.config.run.max_num_iters:
+        state, record, is_last = self._step(state)
+        new_best = "eval/greedy/mean" in record and record["eval/greedy/mean"] > self.best
+        if new_best:
+          self.best = record["eval/greedy/mean"]
+        stopping = (
+          is_last
+          or stop.signal_name is not None
+          or (self.stop_after is not None and self.done_here >= self.stop_after)
+        )
+        if record["iteration"] % self.config.output.checkpoint_every == 0 or stopping:
+          self._save(state)
+        if new_best:
+          self._save(state, best_copy=True)
+        if stopping:
+          summary["stopped_by"] = stop.signal_name or ("budget" if is_last else "stop_after")
+          break
+    return state, summary
+
+  def _step(self, state):
+    """One iteration, its metrics record (evaluated when due) written to the log."""
+    config, clock = self.config, self.clock
+    tick = time.perf_counter()
+    done = max(int(state.iteration) / config.run.max_num_iters, clock.trained() / self.budget)
+    state, metrics = self.iteration(state, done)
+    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    seconds = time.perf_counter() - tick
+    _check_finite(metrics, state.params)
+    step, trained = int(state.iteration), clock.trained()
+    record = {
+      "iteration": step,
+      **({} if self.done_here else {"devices": self.num_devices}),
+      "wall_seconds": clock.wall(),
+      "train_seconds": trained,
+      "env_steps": float(state.env_steps),
+      "decisions_per_second": metrics["rollout/env_steps"] / seconds,
+      **metrics,
+    }
+    # The logged figure decides, so a comparison can tell a finished run from its log.
+    is_last = step >= config.run.max_num_iters or trained >= self.budget
+    every = config.eval.eval_every
+    if every and (step % every == 0 or is_last):
+      eval_start = time.perf_counter()
+      self.last_eval = self.evaluate(state.params)
+      clock.eval_seconds += time.perf_counter() - eval_start
+      record.update(self.last_eval)
+      record["wall_seconds_after_eval"] = clock.wall()
+      self.progress.note(self.last_eval)
+    self.log.write(record)
+    self.progress.update(step, record, clock.trained())
+    self.done_here += 1
+    return state, record, is_last
+
+  def _save(self, state, best_copy: bool = False):
+    meta = dict(
+      config=self.config.to_dict(),
+      wall_seconds=self.clock.wall(),
+      eval_seconds=self.clock.eval_seconds,
+      metrics_lines=self.log.line_count(),
+      best_eval=self.best,
+    )
+    # The Ray learner's replay lives in its replay actor until a checkpoint asks for it.
+    complete = getattr(self.iteration, "checkpoint_state", lambda s: s)(state)
+    self.checkpointer.save(jax.device_get(complete), meta, best=best_copy)
+
+  def close(self):
+    self.checkpointer.close()
+    self.log.close()
 
 
 def load_run_config(path) -> Config:
