@@ -1,13 +1,13 @@
 """The asynchronous MuZero actor-learner on Ray, with the synchronous loop's learner.
 
 `num_actors` CPU actors (`ray_actors.CollectingActor`) collect with the learned-model search
-while this process learns: every learner iteration draws `updates_per_iteration` batches from
-the replay actor, runs the same jitted SGD step as the synchronous loop
-(`muzero_learner.make_sgd_step`), returns the batches' new priorities and publishes the
-parameters, which the actors pick up after every `broadcast_every` episodes. The run's state
-is the synchronous loop's `MuZeroState` with a sharded replay (one shard per actor), so the
-training loop checkpoints, evaluates, logs and resumes it unchanged; a resumed run restores
-the learner and the replay and starts new episodes.
+while this process learns: every learner iteration makes `updates_per_iteration` updates, each
+on a batch drawn from the replay actor with the priorities the previous one returned, with the
+synchronous loop's SGD step, target refresh and metrics (`muzero_learner.update`), then
+publishes the parameters, which the actors pick up after every `broadcast_every` episodes.
+The run's state is the synchronous loop's `MuZeroState` with a sharded replay (one shard per
+actor), so the training loop checkpoints, evaluates, logs and resumes it unchanged; a resumed
+run restores the learner and the replay and starts new episodes.
 
 Ray starts locally (`num_cpus` = the actors, no dashboard) unless `ray_address` names an
 existing cluster, where the actors may live on other machines; the learner stays here.
@@ -49,7 +49,7 @@ class RayLearner:
       donate_argnums=(0, 1),
     )
     self._split = jax.jit(
-      lambda key: jax.random.split(key, 2 + config.muzero.updates_per_iteration)
+      lambda key: jax.random.split(key, 1 + config.muzero.updates_per_iteration)
     )
     self._ray = None
     self._started_ray = False
@@ -138,48 +138,37 @@ class RayLearner:
     while not ray.get(self._replay.ready.remote()):
       self._check_actors()
       time.sleep(0.2)
-    key, sample_key, *update_keys = self._split(state.key)
+    key, *batch_keys = self._split(state.key)
     beta = float(muzero_learner.importance_beta(c, int(state.iteration)))
-    batches = ray.get(
-      self._replay.sample.remote(
-        np.asarray(jax.random.key_data(sample_key)), c.muzero.updates_per_iteration, beta
+    params, opt_state, losses = state.params, state.opt_state, []
+    for batch_key in batch_keys:
+      sample_key, update_key = jax.random.split(batch_key)
+      # Ray runs one caller's calls to an actor in order, so this batch is drawn with the
+      # priorities the previous one returned.
+      batch = ray.get(
+        self._replay.sample.remote(np.asarray(jax.random.key_data(sample_key)), 1, beta)
       )
-    )
-    params, opt_state, priorities, losses = state.params, state.opt_state, [], []
-    for u, update_key in enumerate(update_keys):
-      windows = jax.tree.map(lambda x: x[u], batches.data)
+      windows = jax.tree.map(lambda x: x[0], batch.data)
       params, opt_state, priority, aux = self._sgd_step(
-        params, opt_state, state.target_params, windows, batches.weight[u], update_key
+        params, opt_state, state.target_params, windows, batch.weight[0], update_key
       )
-      priorities.append(priority)
+      self._replay.update_priorities.remote(
+        batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
+      )
       losses.append(aux)
-    # One transfer for the whole iteration's priorities and losses.
-    priorities, losses = jax.device_get((priorities, losses))
-    self._replay.update_priorities.remote(
-      batches.stream.reshape(-1), batches.slot.reshape(-1), np.concatenate(priorities)
-    )
     iteration = int(state.iteration) + 1
     self._store.publish.remote(jax.device_get(params), iteration)
-    target_params = (
-      jax.tree.map(jnp.copy, params)
-      if iteration % c.muzero.target_update_interval == 0
-      else state.target_params
-    )
     stats = ray.get(self._replay.drain_stats.remote())
     self._check_actors()
-    metrics = {
-      "rollout/avg_return": stats["returns"] / max(stats["episodes"], 1),
-      "rollout/episodes": float(stats["episodes"]),
-      "rollout/env_steps": float(stats["env_steps"]),
-      "train/sgd_steps": float(len(losses)),
-      **{
-        f"train/{name}": float(np.mean([aux[name] for aux in losses]))
-        for name in muzero_learner.LOSS_NAMES
-      },
-    }
+    metrics = muzero_learner.iteration_metrics(
+      losses,
+      returns_sum=jnp.float32(stats["returns"]),
+      episodes=jnp.int32(stats["episodes"]),
+      env_steps=stats["env_steps"],
+    )
     return state._replace(
       params=params,
-      target_params=target_params,
+      target_params=muzero_learner.refreshed_target(c, iteration, params, state.target_params),
       opt_state=opt_state,
       key=key,
       iteration=jnp.int32(iteration),
