@@ -118,7 +118,7 @@ def test_ppo_loss__value_is_clipped(bandit_setup):
 def test_ppo_training__beats_the_untrained_policy_on_binpack():
   from searchdistill.config import make_config
   from searchdistill.loop.components import build
-  from searchdistill.loop.evaluation import eval_keys, make_evaluator
+  from searchdistill.loop.evaluation import eval_keys
   from searchdistill.loop.learner import make_iteration
 
   config = make_config(
@@ -136,7 +136,7 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
   parts = build(config)
   state = parts.place(parts.init_state())
   iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer, parts.parallel)
-  evaluate = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
+  evaluate = parts.evaluator(0)
   keys = eval_keys(64)
   untrained = float(np.mean(evaluate(state.params, keys)))
   for _ in range(12):

@@ -85,8 +85,12 @@ def test_build__muzero_rejects_a_replay_too_small_for_a_window():
 def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
   import jax.numpy as jnp
 
-  from searchdistill.loop.evaluation import eval_keys, summarize
-  from searchdistill.loop.muzero_learner import make_episode_evaluator
+  from searchdistill.loop.evaluation import (
+    eval_keys,
+    make_episode_evaluator,
+    observation_policy,
+    summarize,
+  )
 
   config = make_config("cpu", {"algo": "muzero", "training_batch_size": 64, "eval_every": 0})
   parts = build(config, DEVICE)
@@ -98,7 +102,9 @@ def test_muzero_training__beats_the_random_policy_on_breakout_minatar():
   env = parts.env
   uniform = lambda p, key, obs, mask: jax.random.randint(key, (obs.shape[0],), 0, env.num_actions)
   random = summarize(
-    make_episode_evaluator(env, uniform, max_steps=env.max_episode_steps)(None, keys)
+    make_episode_evaluator(
+      env, observation_policy(uniform), max_steps=env.max_episode_steps, stream=True
+    )(None, keys)
   )
   assert trained["mean"] > random["mean"] + 3 * (trained["stderr"] + random["stderr"]), (
     trained,

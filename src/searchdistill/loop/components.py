@@ -12,7 +12,12 @@ from searchdistill.config import Config, ConfigError, check_runtime
 from searchdistill.envs import EnvError, Environment, make_environment, make_stream_environment
 from searchdistill.extras import require
 from searchdistill.loop import muzero_learner
-from searchdistill.loop.evaluation import make_evaluator
+from searchdistill.loop.evaluation import (
+  make_episode_evaluator,
+  make_host_episode_evaluator,
+  make_policy,
+  observation_policy,
+)
 from searchdistill.loop.learner import (
   init_train_state,
   make_iteration,
@@ -128,26 +133,21 @@ class Components(NamedTuple):
     return lambda state, progress=0.0: (early if progress < fraction else late)(state, progress)
 
   def evaluator(self, num_simulations: int):
-    """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes: the network alone
-    (`num_simulations` 0) or acting with a noise-free search."""
+    """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes with `policy`."""
+    policy = self.policy(num_simulations)
+    max_steps = self.config.eval.eval_max_steps or self.env.max_episode_steps
+    if self.env.capabilities.host_side:
+      return make_host_episode_evaluator(self.env, policy, max_steps=max_steps)
+    return make_episode_evaluator(self.env, policy, max_steps=max_steps, stream=self.learned_model)
+
+  def policy(self, num_simulations: int):
+    """The evaluation policy, `policy(params, keys [B], states [B]) -> actions [B]`: the
+    network alone (`num_simulations` 0) or acting with a noise-free search (over the true
+    environment, or for MuZero the most likely action of the search over its model)."""
     if not self.learned_model:
-      return make_evaluator(
+      return make_policy(
         self.env, self.network, num_simulations=num_simulations, config=self.config
       )
-    make = (
-      muzero_learner.make_host_episode_evaluator
-      if self.env.capabilities.host_side
-      else muzero_learner.make_episode_evaluator
-    )
-    return make(
-      self.env,
-      self.learned_policy(num_simulations),
-      max_steps=self.config.eval.eval_max_steps or self.env.max_episode_steps,
-    )
-
-  def learned_policy(self, num_simulations: int):
-    """`choose(params, key, observations, action_mask) -> actions`: the greedy network
-    (`num_simulations` 0) or the most likely action of a noise-free search."""
     network = self.network
     if not num_simulations:
 
@@ -157,11 +157,13 @@ class Components(NamedTuple):
         logits = network.apply(params, latent, method="predict").policy_logits
         return jnp.argmax(jnp.where(action_mask, logits, -jnp.inf), axis=-1)
 
-      return greedy
+      return observation_policy(greedy)
     search = self.learned_search(training=False, num_simulations=num_simulations)
     # The most likely action of the search's policy: deterministic for both policy types.
-    return lambda params, key, observations, action_mask: jnp.argmax(
-      search(params, key, observations, action_mask).action_weights, axis=-1
+    return observation_policy(
+      lambda params, key, observations, action_mask: jnp.argmax(
+        search(params, key, observations, action_mask).action_weights, axis=-1
+      )
     )
 
   def init_state(self):

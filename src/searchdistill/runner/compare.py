@@ -109,7 +109,7 @@ def reference_scores(config) -> dict[str, dict]:
   and, on simple_spread, scripted) on the runs' evaluation episodes; empty otherwise."""
   from searchdistill.algorithms.reference_policies import reference_policies
   from searchdistill.envs import make_stream_environment
-  from searchdistill.loop.muzero_learner import make_episode_evaluator
+  from searchdistill.loop.evaluation import make_episode_evaluator, observation_policy
 
   if config.run.algo != "muzero":
     return {}
@@ -119,6 +119,8 @@ def reference_scores(config) -> dict[str, dict]:
   keys = eval_keys(config.eval.eval_batch_size)
   scores = {}
   for name, choose in reference_policies(env.capabilities).items():
-    evaluate = make_episode_evaluator(env, choose, max_steps=env.max_episode_steps)
+    evaluate = make_episode_evaluator(
+      env, observation_policy(choose), max_steps=env.max_episode_steps, stream=True
+    )
     scores[name] = summarize(jax.device_get(evaluate(None, keys)))
   return scores

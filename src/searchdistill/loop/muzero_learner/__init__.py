@@ -1,12 +1,8 @@
 """MuZero's learner: its state and schedules (`state`), the update every MuZero learner shares
-(`update`), in-process experience (`collect`), the in-process iteration (`learner`) and
-episode evaluators (`evaluation`). The Ray learner (`distributed`) reuses `update`."""
+(`update`), in-process experience (`collect`) and the in-process iteration (`learner`). The
+Ray learner (`distributed`) reuses `update`."""
 
 from searchdistill.loop.muzero_learner.collect import make_collect
-from searchdistill.loop.muzero_learner.evaluation import (
-  make_episode_evaluator,
-  make_host_episode_evaluator,
-)
 from searchdistill.loop.muzero_learner.learner import make_learn, make_muzero_iteration
 from searchdistill.loop.muzero_learner.state import (
   LOSS_NAMES,
@@ -30,8 +26,6 @@ __all__ = [
   "init_muzero_state",
   "iteration_metrics",
   "make_collect",
-  "make_episode_evaluator",
-  "make_host_episode_evaluator",
   "make_learn",
   "make_muzero_iteration",
   "make_optimizer",
