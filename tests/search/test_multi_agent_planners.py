@@ -53,9 +53,9 @@ def test_planner__every_agent_action_is_valid(planner, policy_type):
   plan = plan_with(network, planner, num_samples=6, policy_type=policy_type)
   for seed in range(3):
     out = plan(params, jax.random.key(seed), observation, jnp.asarray(mask))
-    chosen = np.take_along_axis(mask, np.asarray(out.joint_action)[..., None], -1)[..., 0]
-    assert chosen.all(), (planner, out.joint_action)
-    np.testing.assert_allclose(np.sum(out.policy_targets, axis=-1), 1.0, rtol=1e-5)
+    chosen = np.take_along_axis(mask, np.asarray(out.action)[..., None], -1)[..., 0]
+    assert chosen.all(), (planner, out.action)
+    np.testing.assert_allclose(np.sum(out.action_weights, axis=-1), 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("policy_type", ["muzero", "gumbel"])
@@ -69,8 +69,8 @@ def test_sequential_and_independent__coincide_with_one_agent(policy_type):
   sequential = plan_with(network, "sequential", policy_type=policy_type)(
     params, key, observation, mask
   )
-  np.testing.assert_array_equal(independent.joint_action, sequential.joint_action)
-  np.testing.assert_allclose(independent.policy_targets, sequential.policy_targets, atol=1e-6)
+  np.testing.assert_array_equal(independent.action, sequential.action)
+  np.testing.assert_allclose(independent.action_weights, sequential.action_weights, atol=1e-6)
   np.testing.assert_allclose(independent.root_value, sequential.root_value, atol=1e-6)
 
 
@@ -111,7 +111,7 @@ def test_joint_planner__enumerating_every_joint_action_is_exhaustive_joint_searc
   reference = mctx.muzero_policy(
     params, search_key, root, recurrent_fn, num_simulations=8, dirichlet_fraction=0.0
   )
-  np.testing.assert_array_equal(out.joint_action, joint_of[reference.action])
+  np.testing.assert_array_equal(out.action, joint_of[reference.action])
   weights = np.asarray(reference.action_weights).reshape(B, A, A)
-  np.testing.assert_allclose(out.policy_targets[:, 0], weights.sum(2), atol=1e-5)
-  np.testing.assert_allclose(out.policy_targets[:, 1], weights.sum(1), atol=1e-5)
+  np.testing.assert_allclose(out.action_weights[:, 0], weights.sum(2), atol=1e-5)
+  np.testing.assert_allclose(out.action_weights[:, 1], weights.sum(1), atol=1e-5)

@@ -28,7 +28,7 @@ from searchdistill.networks import make_network
 from searchdistill.networks.value_transform import Support
 from searchdistill.runs.metrics import LOGGER_MODULES
 from searchdistill.search import make_search
-from searchdistill.search.learned_model import LearnedSearchOutput, make_learned_search
+from searchdistill.search.learned_model import make_learned_search
 from searchdistill.search.multi_agent import make_multi_agent_planner
 
 
@@ -62,11 +62,11 @@ class Components(NamedTuple):
   def learned_search(self, *, training: bool, num_simulations: int | None = None):
     """The MuZero search over the learned model; without training noise when evaluating.
 
-    For a multi-agent environment it is the configured planner, returning the joint action
-    `[B, N]` and per-agent policy targets `[B, N, A]` in the same `LearnedSearchOutput`."""
+    For a multi-agent environment it is the configured planner, whose `SearchOutput` holds the
+    joint action `[B, N]` and per-agent policy targets `[B, N, A]`."""
     c = self.config
     if self.env.capabilities.multi_agent:
-      plan = make_multi_agent_planner(
+      return make_multi_agent_planner(
         self.network,
         self.support,
         planner=c.multi_agent.planner,
@@ -80,12 +80,6 @@ class Components(NamedTuple):
         gumbel_scale=c.search.gumbel_scale if training else 0.0,
         max_num_considered_actions=c.search.max_num_considered_actions,
       )
-
-      def search(params, key, observations, action_mask):
-        out = plan(params, key, observations, action_mask)
-        return LearnedSearchOutput(out.joint_action, out.policy_targets, out.root_value)
-
-      return search
     return make_learned_search(
       self.network,
       self.support,

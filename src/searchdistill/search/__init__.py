@@ -1,7 +1,7 @@
 """Search: Gumbel MuZero over a known model (the true environment)."""
 
+from searchdistill.search.output import SearchOutput
 from searchdistill.search.true_model import (
-  SearchOutput,
   evaluate_states,
   greedy_action,
   make_search,

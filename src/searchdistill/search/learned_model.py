@@ -10,30 +10,15 @@ a valid root action; below the root the model's own policy decides.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import chex
 import jax.numpy as jnp
 import mctx
 
 from searchdistill.networks.value_transform import Support, logits_to_scalar
+from searchdistill.search.output import SearchOutput
 
 POLICY_TYPES = ("muzero", "gumbel")
-
-
-class LearnedSearchOutput(NamedTuple):
-  """Result of searching from a batch of `B` observations.
-
-  Attributes:
-    action: int32 `[B]`, the action to execute (always valid at the root).
-    action_weights: float32 `[B, A]`, the policy target (visit counts for "muzero",
-      softmax(prior + completed Q) for "gumbel"), zero on invalid actions.
-    root_value: float32 `[B]`, the search's value of the root.
-  """
-
-  action: chex.Array
-  action_weights: chex.Array
-  root_value: chex.Array
 
 
 def make_learned_search(
@@ -48,7 +33,7 @@ def make_learned_search(
   temperature: float = 1.0,
   max_num_considered_actions: int = 16,
   gumbel_scale: float = 1.0,
-) -> Callable[..., LearnedSearchOutput]:
+) -> Callable[..., SearchOutput]:
   """Builds `search(params, key, observations [B, ...], action_mask bool [B, A])`.
 
   Args:
@@ -82,7 +67,7 @@ def make_learned_search(
 
   def search(
     params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
-  ) -> LearnedSearchOutput:
+  ) -> SearchOutput:
     chex.assert_rank(action_mask, 2)
     latent = network.apply(params, observations, method="represent")
     prediction = network.apply(params, latent, method="predict")
@@ -116,7 +101,7 @@ def make_learned_search(
         gumbel_scale=gumbel_scale,
       )
     weights = jnp.where(action_mask, output.action_weights, 0.0)
-    return LearnedSearchOutput(
+    return SearchOutput(
       output.action.astype(jnp.int32), weights, output.search_tree.node_values[:, 0]
     )
 

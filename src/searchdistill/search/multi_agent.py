@@ -33,23 +33,9 @@ import mctx
 import numpy as np
 
 from searchdistill.networks.value_transform import Support, logits_to_scalar
+from searchdistill.search.output import SearchOutput
 
 PLANNERS = ("independent", "sequential", "joint")
-
-
-class JointSearchOutput(NamedTuple):
-  """Result of planning from `B` joint observations.
-
-  Attributes:
-    joint_action: int32 `[B, N]`, valid under the root masks.
-    policy_targets: float32 `[B, N, A]`, each agent's policy target (its search weights; for the
-      joint planner the search weights over the samples, summed per agent action).
-    root_value: float32 `[B]`, the (first) search's value of the root.
-  """
-
-  joint_action: chex.Array
-  policy_targets: chex.Array
-  root_value: chex.Array
 
 
 class _AgentNode(NamedTuple):
@@ -87,7 +73,7 @@ def make_multi_agent_planner(
   temperature: float = 1.0,
   gumbel_scale: float = 1.0,
   max_num_considered_actions: int = 16,
-) -> Callable[..., JointSearchOutput]:
+) -> Callable[..., SearchOutput]:
   """Builds `plan(params, key, observations [B, N, D], action_mask bool [B, N, A])`.
 
   Args:
@@ -198,7 +184,7 @@ def make_multi_agent_planner(
 
   def plan(
     params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
-  ) -> JointSearchOutput:
+  ) -> SearchOutput:
     chex.assert_rank(action_mask, 3)
     b, n, a = action_mask.shape
     latent = network.apply(params, observations, method="represent")
@@ -219,7 +205,7 @@ def make_multi_agent_planner(
         rows(greedy),
         rows(action_mask),
       )
-      return JointSearchOutput(
+      return SearchOutput(
         actions.reshape(b, n), weights.reshape(b, n, a), values.reshape(b, n)[:, 0]
       )
 
@@ -233,7 +219,7 @@ def make_multi_agent_planner(
         chosen = chosen.at[:, i].set(action)
         targets.append(weights)
         root_value = values if root_value is None else root_value
-      return JointSearchOutput(chosen, jnp.stack(targets, axis=1), root_value)
+      return SearchOutput(chosen, jnp.stack(targets, axis=1), root_value)
 
     sample_key, search_key = jax.random.split(key)
     # Finite: an all -inf combination would turn the enumerated prior's sums into NaN.
@@ -252,6 +238,6 @@ def make_multi_agent_planner(
     joint_action = candidates[jnp.arange(b), output.action]
     one_hot = jax.nn.one_hot(candidates, a)  # [B, K, N, A]
     targets = jnp.einsum("bk,bkna->bna", output.action_weights, one_hot)
-    return JointSearchOutput(joint_action, targets, output.search_tree.node_values[:, 0])
+    return SearchOutput(joint_action, targets, output.search_tree.node_values[:, 0])
 
   return plan

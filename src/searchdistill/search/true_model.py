@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import chex
 import jax
@@ -28,23 +28,7 @@ from searchdistill.envs.base import Environment, EnvState
 from searchdistill.networks.heads import mask_logits
 from searchdistill.search.fast_backward import use_batched_backward
 from searchdistill.search.gumbel import gumbel_muzero_policy_with_noise, gumbel_noise
-
-
-class SearchOutput(NamedTuple):
-  """Result of searching from a batch of `B` states.
-
-  Attributes:
-    action: int32 `[B]`, the actions chosen by the search (valid whenever one exists).
-    action_weights: float32 `[B, num_actions]`, softmax(prior logits + completed Q) over valid
-      actions (all zero for a finished state): the policy-improvement target.
-    root_value: float32 `[B]`, the search's value estimate at the root.
-    tree: the batched `mctx.Tree` when requested, else None.
-  """
-
-  action: chex.Array
-  action_weights: chex.Array
-  root_value: chex.Array
-  tree: Any = None
+from searchdistill.search.output import SearchOutput
 
 
 def evaluate_states(network, params, states: EnvState):

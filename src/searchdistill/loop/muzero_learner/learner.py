@@ -83,7 +83,7 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
     config: the run's `Config`.
     env: a `StreamEnvironment`, jitted, or a host-side one.
     network: the `MuZeroNetwork`.
-    search: `search(params, key, observations, action_mask) -> LearnedSearchOutput`.
+    search: `search(params, key, observations, action_mask) -> SearchOutput`.
     optimizer: from `make_optimizer`.
     support: the value/reward `Support`.
   """
