@@ -100,6 +100,29 @@ def _cross_entropy(target_probs, logits):
   return per_row.reshape(per_row.shape[0], -1).sum(axis=-1)
 
 
+def _prediction_terms(prediction, targets: UnrollTargets, k: int, support: Support):
+  """The policy (on live steps) and value cross-entropies of unroll step `k`, per example."""
+  alive = targets.alive[:, k].astype(jnp.float32)
+  policy_term = alive * _cross_entropy(targets.policy[:, k], prediction.policy_logits)
+  value_term = _cross_entropy(
+    scalar_to_target(targets.value[:, k], support), prediction.value_logits
+  )
+  return policy_term, value_term
+
+
+def _consistency(params, network, latent, targets: UnrollTargets, k: int):
+  """Cosine similarity of the predicted latent's projection and the stopped projection of the
+  encoded real observation of step `k` (EfficientZero), per example."""
+  real = network.apply(
+    params, jax.tree.map(lambda x: x[:, k], targets.observation), method="represent"
+  )
+  target = jax.lax.stop_gradient(
+    network.apply(params, real, with_predictor=False, method="project")
+  )
+  online = network.apply(params, latent, with_predictor=True, method="project")
+  return optax.cosine_similarity(online, target, epsilon=1e-5)
+
+
 def loss_fn(
   params,
   network,
@@ -134,11 +157,7 @@ def loss_fn(
   root_value = None
   for k in range(num_unroll + 1):
     prediction = network.apply(params, latent, method="predict")
-    alive = targets.alive[:, k].astype(jnp.float32)
-    policy_term = alive * _cross_entropy(targets.policy[:, k], prediction.policy_logits)
-    value_term = _cross_entropy(
-      scalar_to_target(targets.value[:, k], support), prediction.value_logits
-    )
+    policy_term, value_term = _prediction_terms(prediction, targets, k, support)
     if k == 0:
       root_value = logits_to_scalar(prediction.value_logits, support)
     # Every unrolled step shares one unit of loss with the root (MuZero's 1/K scaling).
@@ -152,32 +171,32 @@ def loss_fn(
       scalar_to_target(targets.reward[:, k], support), reward_logits
     )
     if consistency_weight:
-      real = network.apply(
-        params, jax.tree.map(lambda x: x[:, k + 1], targets.observation), method="represent"
-      )
-      target = jax.lax.stop_gradient(
-        network.apply(params, real, with_predictor=False, method="project")
-      )
-      online = network.apply(params, latent, with_predictor=True, method="project")
-      similarity = optax.cosine_similarity(online, target, epsilon=1e-5)
+      similarity = _consistency(params, network, latent, targets, k + 1)
       consistency_loss += (1.0 / num_unroll) * targets.alive[:, k + 1] * -similarity
     latent = _scale_gradient(latent, 0.5)
 
+  terms = dict(
+    policy_loss=policy_loss,
+    value_loss=value_loss,
+    reward_loss=reward_loss,
+    consistency_loss=consistency_loss,
+  )
+  weights = dict(value_loss=value_loss_weight, consistency_loss=consistency_weight)
+  return _total(terms, weights, weight, priority=jnp.abs(root_value - targets.value[:, 0]))
+
+
+def _total(terms: dict, weights: dict, weight, *, priority):
+  """`(loss, aux)`: the importance-weighted mean of the weighted sum of the per-example loss
+  `terms`, and each term's weighted mean (a term never added stays 0)."""
   per_example = (
-    policy_loss
-    + value_loss_weight * value_loss
-    + reward_loss
-    + consistency_weight * consistency_loss
+    terms["policy_loss"]
+    + weights["value_loss"] * terms["value_loss"]
+    + terms["reward_loss"]
+    + weights["consistency_loss"] * terms["consistency_loss"]
   )
   mean = lambda x: jnp.mean(weight * x) if jnp.ndim(x) else jnp.float32(x)
-  aux = dict(
-    policy_loss=mean(policy_loss),
-    value_loss=mean(value_loss),
-    reward_loss=mean(reward_loss),
-    consistency_loss=mean(consistency_loss),
-    priority=jnp.abs(root_value - targets.value[:, 0]),
-  )
-  return jnp.mean(weight * per_example), aux
+  aux = {name: mean(term) for name, term in terms.items()}
+  return jnp.mean(weight * per_example), {**aux, "priority": priority}
 
 
 def reanalyse(window: Step, target_params, key: chex.PRNGKey, *, search, fraction: float) -> Step:

@@ -9,6 +9,7 @@ a valid root action; below the root the model's own policy decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import chex
@@ -53,6 +54,50 @@ def make_learned_search(
   if policy_type not in POLICY_TYPES:
     raise ValueError(f"policy_type must be one of {POLICY_TYPES}, got {policy_type!r}")
 
+  recurrent_fn = _model_recurrent_fn(network, support, discount)
+  if policy_type == "muzero":
+    noise = dict(
+      dirichlet_alpha=dirichlet_alpha,
+      dirichlet_fraction=dirichlet_fraction,
+      temperature=temperature,
+    )
+    policy = functools.partial(mctx.muzero_policy, num_simulations=num_simulations, **noise)
+  else:
+    policy = functools.partial(
+      mctx.gumbel_muzero_policy, num_simulations=num_simulations, gumbel_scale=gumbel_scale
+    )
+
+  def search(
+    params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
+  ) -> SearchOutput:
+    chex.assert_rank(action_mask, 2)
+    root = _model_root(network, support, params, observations)
+    extra = {}
+    if policy_type == "gumbel":
+      extra["max_num_considered_actions"] = min(max_num_considered_actions, action_mask.shape[-1])
+    output = policy(params, key, root, recurrent_fn, invalid_actions=~action_mask, **extra)
+    weights = jnp.where(action_mask, output.action_weights, 0.0)
+    return SearchOutput(
+      output.action.astype(jnp.int32), weights, output.search_tree.node_values[:, 0]
+    )
+
+  return search
+
+
+def _model_root(network, support: Support, params, observations) -> mctx.RootFnOutput:
+  """The search's root: the represented observations and their prediction."""
+  latent = network.apply(params, observations, method="represent")
+  prediction = network.apply(params, latent, method="predict")
+  return mctx.RootFnOutput(
+    prior_logits=prediction.policy_logits,
+    value=logits_to_scalar(prediction.value_logits, support),
+    embedding=latent,
+  )
+
+
+def _model_recurrent_fn(network, support: Support, discount: float):
+  """mctx's `recurrent_fn` over the learned model: one dynamics step and a prediction."""
+
   def recurrent_fn(params, rng_key, action, latent):
     del rng_key
     next_latent, reward_logits = network.apply(params, latent, action, method="dynamics")
@@ -65,44 +110,4 @@ def make_learned_search(
       value=logits_to_scalar(prediction.value_logits, support),
     ), next_latent
 
-  def search(
-    params, key: chex.PRNGKey, observations: chex.Array, action_mask: chex.Array
-  ) -> SearchOutput:
-    chex.assert_rank(action_mask, 2)
-    latent = network.apply(params, observations, method="represent")
-    prediction = network.apply(params, latent, method="predict")
-    root = mctx.RootFnOutput(
-      prior_logits=prediction.policy_logits,
-      value=logits_to_scalar(prediction.value_logits, support),
-      embedding=latent,
-    )
-    invalid = ~action_mask
-    if policy_type == "muzero":
-      output = mctx.muzero_policy(
-        params,
-        key,
-        root,
-        recurrent_fn,
-        num_simulations,
-        invalid_actions=invalid,
-        dirichlet_alpha=dirichlet_alpha,
-        dirichlet_fraction=dirichlet_fraction,
-        temperature=temperature,
-      )
-    else:
-      output = mctx.gumbel_muzero_policy(
-        params,
-        key,
-        root,
-        recurrent_fn,
-        num_simulations,
-        invalid_actions=invalid,
-        max_num_considered_actions=min(max_num_considered_actions, action_mask.shape[-1]),
-        gumbel_scale=gumbel_scale,
-      )
-    weights = jnp.where(action_mask, output.action_weights, 0.0)
-    return SearchOutput(
-      output.action.astype(jnp.int32), weights, output.search_tree.node_values[:, 0]
-    )
-
-  return search
+  return recurrent_fn

@@ -50,17 +50,14 @@ def make_search(
   return_tree: bool = False,
   batched_backward: bool = True,
 ) -> Callable[[Any, chex.PRNGKey, EnvState], SearchOutput]:
-  """Builds `search(params, keys, states) -> SearchOutput` for a batch of states.
-
-  `keys` holds one RNG key per state (`[B]`); row i of the output depends only on `keys[i]`,
-  `states[i]` and `params`.
+  """Builds `search(params, keys, states) -> SearchOutput` for a batch of states; `keys`
+  holds one key per state (`[B]`), and row i depends only on `keys[i]`, `states[i]`, `params`.
 
   Args:
     env: the environment whose true `step` is the search's model.
     network: a Flax module mapping observations to `PolicyValue`.
     num_simulations: simulations per search.
-    max_num_considered_actions: root actions sampled by Gumbel top-k (every action if the
-      environment has fewer).
+    max_num_considered_actions: root actions kept by Gumbel top-k (at most all of them).
     gumbel_scale: scale of the root Gumbel noise (0 for a deterministic search).
     discount: discount applied between non-terminal transitions.
     value_scale: `c_scale` of the completed-Q transform, sigma(q) = (c_visit + max visits) *
@@ -70,10 +67,42 @@ def make_search(
     batched_backward: back values up with `fast_backward.batched_backward` (same results as
       mctx's own backward, much cheaper with many actions).
   """
-
   qtransform = functools.partial(
     qtransforms.qtransform_completed_by_mix_value, value_scale=value_scale
   )
+
+  recurrent_fn = _true_recurrent_fn(env, network, discount)
+
+  def search(params, keys: chex.PRNGKey, states: EnvState) -> SearchOutput:
+    chex.assert_equal_shape_prefix([keys, states.action_mask], 1)
+    logits, value = evaluate_states(network, params, states)
+    with use_batched_backward(batched_backward):
+      output = gumbel_muzero_policy_with_noise(
+        params,
+        # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
+        jax.random.fold_in(keys[0], 1),
+        mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
+        recurrent_fn,
+        gumbel=gumbel_noise(keys, logits.shape[-1], gumbel_scale),
+        num_simulations=num_simulations,
+        invalid_actions=~states.action_mask,
+        qtransform=qtransform,
+        max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]),
+      )
+    # mctx fills an all-invalid row with uniform weights; a finished state has no target.
+    return SearchOutput(
+      action=output.action.astype(jnp.int32),
+      action_weights=jnp.where(states.action_mask, output.action_weights, 0.0),
+      root_value=output.search_tree.node_values[:, 0],
+      tree=output.search_tree if return_tree else None,
+    )
+
+  return search
+
+
+def _true_recurrent_fn(env: Environment, network, discount: float):
+  """mctx's `recurrent_fn` over the true environment: a step of each state, then the network
+  on the next states (discount 0 past an episode's end)."""
 
   def recurrent_fn(params, rng_key, action, states):
     del rng_key  # The true dynamics are deterministic.
@@ -84,33 +113,7 @@ def make_search(
       reward=reward, discount=step_discount, prior_logits=logits, value=value
     ), next_states
 
-  def search(params, keys: chex.PRNGKey, states: EnvState) -> SearchOutput:
-    chex.assert_equal_shape_prefix([keys, states.action_mask], 1)
-    logits, value = evaluate_states(network, params, states)
-    noise = gumbel_noise(keys, logits.shape[-1], gumbel_scale)
-    with use_batched_backward(batched_backward):
-      output = gumbel_muzero_policy_with_noise(
-        params,
-        # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
-        jax.random.fold_in(keys[0], 1),
-        mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
-        recurrent_fn,
-        gumbel=noise,
-        num_simulations=num_simulations,
-        invalid_actions=~states.action_mask,
-        qtransform=qtransform,
-        max_num_considered_actions=min(max_num_considered_actions, logits.shape[-1]),
-      )
-    # mctx fills an all-invalid row with uniform weights; a finished state has no target.
-    weights = jnp.where(states.action_mask, output.action_weights, 0.0)
-    return SearchOutput(
-      action=output.action.astype(jnp.int32),
-      action_weights=weights,
-      root_value=output.search_tree.node_values[:, 0],
-      tree=output.search_tree if return_tree else None,
-    )
-
-  return search
+  return recurrent_fn
 
 
 def greedy_action(network, params, states: EnvState) -> chex.Array:

@@ -32,7 +32,7 @@ def plot_runs(run_dirs, out: str) -> None:
     color = f"C{index}"
     label = run_label(run_dir)
     final_steps.append(max(records[-1]["env_steps"], 1.0))
-    env_ids.add(load_config(pathlib.Path(run_dir) / "config.yaml").env)
+    env_ids.add(load_config(pathlib.Path(run_dir) / "config.yaml").run.env)
     for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
       # Stream algorithms (MuZero) report no rollout return in iterations where no episode
       # ended; those are skipped rather than drawn as zeros.
@@ -64,6 +64,13 @@ def plot_runs(run_dirs, out: str) -> None:
             capsize=2,
             label=f"{label} eval {kind}",
           )
+  _label_axes(axes, final_steps, env_ids)
+  fig.tight_layout()
+  fig.savefig(out, dpi=120)
+  plt.close(fig)
+
+
+def _label_axes(axes, final_steps, env_ids) -> None:
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   if max(final_steps) > 4 * min(final_steps):
@@ -75,6 +82,3 @@ def plot_runs(run_dirs, out: str) -> None:
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(fontsize=7, loc="best")
-  fig.tight_layout()
-  fig.savefig(out, dpi=120)
-  plt.close(fig)
