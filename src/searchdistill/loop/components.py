@@ -24,6 +24,7 @@ from searchdistill.loop.learner import (
   state_shardings,
 )
 from searchdistill.loop.sharding import DataParallel
+from searchdistill.loop.stage import START
 from searchdistill.networks import make_network
 from searchdistill.networks.value_transform import Support
 from searchdistill.runs.metrics import LOGGER_MODULES
@@ -101,9 +102,9 @@ class Components(NamedTuple):
     )
 
   def iteration(self):
-    """`iteration(state, progress) -> (state, metrics)` of the configured algorithm with its
-    experience collected in this process, where `progress` (0 to 1) is how far the run is
-    through its budget. (The Ray actor-learner is `distributed.ray_iteration`.)"""
+    """`iteration(state, stage) -> (state, metrics)` of the configured algorithm with its
+    experience collected in this process, where `stage` (`loop.stage.Stage`) is how far the
+    run is through its budget. (The Ray actor-learner is `distributed.ray_iteration`.)"""
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
         self.config,
@@ -124,7 +125,7 @@ class Components(NamedTuple):
       self.parallel,
     )
     fraction = self.config.distill.early_fraction
-    return lambda state, progress=0.0: (early if progress < fraction else late)(state, progress)
+    return lambda state, stage=START: (early if stage.start < fraction else late)(state, stage)
 
   def evaluator(self, num_simulations: int):
     """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes with `policy`."""

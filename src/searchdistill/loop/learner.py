@@ -14,6 +14,7 @@ import optax
 from searchdistill.algorithms import streams as streams_lib
 from searchdistill.algorithms.base import Algorithm
 from searchdistill.loop.sharding import DataParallel
+from searchdistill.loop.stage import START
 
 
 class TrainState(NamedTuple):
@@ -166,14 +167,14 @@ def _rollout_metrics(rollout) -> dict:
 
 
 def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataParallel):
-  """Builds `iteration(train_state, progress) -> (train_state, metrics)`, one jitted function.
+  """Builds `iteration(train_state, stage) -> (train_state, metrics)`, one jitted function.
 
-  `progress` (0 to 1) is how far the run is through its budget; the learning-rate schedule
-  follows it. Each of `num_epochs` epochs makes as many minibatch SGD steps as one pass over
-  a new iteration's steps would, on minibatches of a fresh shuffle of the algorithm's samples;
-  minibatches with no real sample are skipped, and so is everything after the algorithm's
-  early-stop diagnostic exceeds `config.ppo.target_kl` (when that is positive). With
-  `config.train.symmetric_views`, an environment with symmetries shows each minibatch sample as a
+  `stage` (`loop.stage.Stage`) is how far the run is through its budget; the learning-rate
+  schedule follows its start. Each of `num_epochs` epochs makes as many minibatch SGD steps
+  as one pass over a new iteration's steps would, on minibatches of a fresh shuffle of the
+  algorithm's samples; minibatches with no real sample are skipped, and so is everything
+  after the algorithm's early-stop diagnostic exceeds `target_kl` (when that is positive).
+  With `symmetric_views`, an environment with symmetries shows each minibatch sample as a
   random one of its equivalent instances.
   """
   collect = parallel.per_shard_episodes(algorithm.collect)
@@ -192,14 +193,14 @@ def make_iteration(config, algorithm: Algorithm, env, optimizer, parallel: DataP
     views,
   )
 
-  def iteration(state: TrainState, progress=0.0):
+  def iteration(state: TrainState, stage=START):
     key, collect_key, learn_key = jax.random.split(state.key, 3)
     stream_keys = parallel.shard_batch(
       jax.random.split(collect_key, config.train.rollout_batch_size)
     )
     trajectory, rollout, streams = collect(state.params, stream_keys, state.streams)
     samples, memory = algorithm.make_samples(state.params, state.memory, trajectory)
-    lr_scale = learning_rate_scale(config, progress)
+    lr_scale = learning_rate_scale(config, stage.start)
     params, opt_state, losses, steps = learn(
       state.params, state.opt_state, samples, learn_key, lr_scale
     )

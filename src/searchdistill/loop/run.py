@@ -13,6 +13,7 @@ import numpy as np
 from searchdistill.config import Config, ConfigError, from_dict
 from searchdistill.loop.components import build, check_extras
 from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.loop.stage import Stage
 from searchdistill.runs import checkpoint as ckpt
 from searchdistill.runs.directory import prepare_run_dir
 from searchdistill.runs.metrics import MetricsLog
@@ -170,6 +171,7 @@ class _Loop:
     self.num_devices = parts.parallel.num_devices
     self.last_eval: dict = {}
     self.done_here = 0
+    self.recent_seconds: list[float] = []
 
   def __call__(self, state):
     summary: dict = {}
@@ -193,27 +195,41 @@ class _Loop:
           break
     return state, summary
 
+  def _stage(self, iteration: int) -> tuple[Stage, bool]:
+    """Where the next iteration starts and ends in the budget, and whether it is the last: the
+    last of `max_num_iters`, or the one expected to spend the time budget (at the pace of the
+    slowest of the recent iterations), which then gets `end` 1."""
+    max_iters, trained = self.config.run.max_num_iters, self.clock.trained()
+    pace = max(self.recent_seconds, default=0.0)
+    end = max((iteration + 1) / max_iters, (trained + pace) / self.budget)
+    last = end >= 1.0
+    start = max(iteration / max_iters, trained / self.budget)
+    return Stage(start, 1.0 if last else end), last
+
   def _step(self, state):
     """One iteration, its metrics record (evaluated when due) written to the log."""
     config, clock = self.config, self.clock
-    tick = time.perf_counter()
-    done = max(int(state.iteration) / config.run.max_num_iters, clock.trained() / self.budget)
-    state, metrics = self.iteration(state, done)
+    tick, trained_before = time.perf_counter(), clock.trained()
+    stage, planned_last = self._stage(int(state.iteration))
+    state, metrics = self.iteration(state, stage)
     metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
     seconds = time.perf_counter() - tick
     _check_finite(metrics, state.params)
     step, trained = int(state.iteration), clock.trained()
+    # Evaluations are left out; checkpoints and logging are part of an iteration's pace.
+    self.recent_seconds = [*self.recent_seconds[-2:], trained - trained_before]
     record = {
       "iteration": step,
       **({} if self.done_here else {"devices": self.num_devices}),
       "wall_seconds": clock.wall(),
       "train_seconds": trained,
+      "progress": stage.end,
       "env_steps": float(state.env_steps),
       "decisions_per_second": metrics["rollout/env_steps"] / seconds,
       **metrics,
     }
-    # The logged figure decides, so a comparison can tell a finished run from its log.
-    is_last = step >= config.run.max_num_iters or trained >= self.budget
+    # The logged figures decide, so a comparison can tell a finished run from its log.
+    is_last = planned_last or step >= config.run.max_num_iters or trained >= self.budget
     every = config.eval.eval_every
     if every and (step % every == 0 or is_last):
       eval_start = time.perf_counter()

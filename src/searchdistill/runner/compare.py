@@ -88,8 +88,11 @@ def finished(config, run_dir: pathlib.Path) -> bool:
   if not lines:
     return False
   last = json.loads(lines[-1])
-  return last["iteration"] >= config.run.max_num_iters or (
-    config.run.minutes > 0 and last["train_seconds"] >= config.run.minutes * 60
+  # `progress` 1: the run loop ended it as planned (possibly just before the time budget).
+  return (
+    last.get("progress", 0.0) >= 1.0
+    or last["iteration"] >= config.run.max_num_iters
+    or (config.run.minutes > 0 and last["train_seconds"] >= config.run.minutes * 60)
   )
 
 
