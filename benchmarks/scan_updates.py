@@ -60,7 +60,7 @@ def main() -> None:
   def scanned(params, opt_state):
     def body(carry, key):
       params, opt_state = carry
-      params, opt_state, *_ = update(params, opt_state, buffer, state.target_params, beta, key)
+      params, opt_state, *_ = update(params, opt_state, buffer, state.target_params, beta, key, 1.0)
       return (params, opt_state), None
 
     return jax.lax.scan(body, (params, opt_state), keys)[0]

@@ -167,3 +167,28 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
   same = jax.jit(exact.learned_search(training=True))(*args)
   np.testing.assert_allclose(out.action_weights, same.action_weights, atol=1e-6)
   np.testing.assert_array_equal(out.action, same.action)
+
+
+def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
+  # The run loop plans the iteration that spends the time budget as the last one (its stage
+  # ends at 1), so the importance-sampling exponent reaches 1 and the learning rate its floor
+  # whatever the iteration count.
+  from searchdistill.runs.metrics import read_metrics
+
+  config = make_config(
+    "tiny",
+    {
+      "algo": "muzero",
+      "max_num_iters": 1_000_000,
+      "minutes": 0.5,
+      "eval_every": 0,
+      "checkpoint_every": 1_000_000,
+    },
+  )
+  summary = train(config, tmp_path / "run", show_progress=False, devices=DEVICE)
+  records = read_metrics(tmp_path / "run")
+  assert summary["iteration"] == len(records) > 2
+  assert records[-1]["progress"] == 1.0 and records[-1]["train/importance_beta"] == 1.0
+  assert records[-1]["train/learning_rate"] == pytest.approx(0.1 * config.train.learning_rate)
+  betas = [r["train/importance_beta"] for r in records]
+  assert betas == sorted(betas) and betas[0] < 1.0

@@ -25,6 +25,7 @@ import numpy as np
 from searchdistill.distributed.actors import CollectingActor, ParameterStore, ReplayServer
 from searchdistill.loop import muzero_learner
 from searchdistill.loop.muzero_learner import MuZeroState
+from searchdistill.loop.stage import START
 
 # Object store for the local instance: the replay lives in an actor's heap, and the store only
 # carries parameter and sample messages.
@@ -129,8 +130,7 @@ class RayLearner:
       return state
     return state._replace(replay=self._ray.get(self._replay.snapshot.remote()))
 
-  def __call__(self, state: MuZeroState, progress=None) -> tuple[MuZeroState, dict]:
-    del progress  # MuZero's schedules count updates.
+  def __call__(self, state: MuZeroState, stage=START) -> tuple[MuZeroState, dict]:
     c = self._config
     if self._ray is None:
       self._start(state)
@@ -139,7 +139,8 @@ class RayLearner:
       self._check_actors()
       time.sleep(0.2)
     key, *batch_keys = self._split(state.key)
-    beta = float(muzero_learner.importance_beta(c, int(state.iteration)))
+    beta = float(muzero_learner.importance_beta(c, stage.end))
+    lr_scale = muzero_learner.learning_rate_decay(stage.start)
     params, opt_state, losses = state.params, state.opt_state, []
     for batch_key in batch_keys:
       sample_key, update_key = jax.random.split(batch_key)
@@ -150,7 +151,7 @@ class RayLearner:
       )
       windows = jax.tree.map(lambda x: x[0], batch.data)
       params, opt_state, priority, aux = self._sgd_step(
-        params, opt_state, state.target_params, windows, batch.weight[0], update_key
+        params, opt_state, state.target_params, windows, batch.weight[0], update_key, lr_scale
       )
       self._replay.update_priorities.remote(
         batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
@@ -165,6 +166,8 @@ class RayLearner:
       returns_sum=jnp.float32(stats["returns"]),
       episodes=jnp.int32(stats["episodes"]),
       env_steps=stats["env_steps"],
+      learning_rate=c.train.learning_rate * lr_scale,
+      beta=beta,
     )
     return state._replace(
       params=params,

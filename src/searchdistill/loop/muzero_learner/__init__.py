@@ -9,6 +9,7 @@ from searchdistill.loop.muzero_learner.state import (
   MuZeroState,
   importance_beta,
   init_muzero_state,
+  learning_rate_decay,
   make_optimizer,
   window_length,
 )
@@ -25,6 +26,7 @@ __all__ = [
   "importance_beta",
   "init_muzero_state",
   "iteration_metrics",
+  "learning_rate_decay",
   "make_collect",
   "make_learn",
   "make_muzero_iteration",

@@ -15,17 +15,23 @@ import jax.numpy as jnp
 
 from searchdistill import replay
 from searchdistill.loop.muzero_learner.collect import host_collector, jit_collector
-from searchdistill.loop.muzero_learner.state import MuZeroState, importance_beta, window_length
+from searchdistill.loop.muzero_learner.state import (
+  MuZeroState,
+  importance_beta,
+  learning_rate_decay,
+  window_length,
+)
 from searchdistill.loop.muzero_learner.update import (
   iteration_metrics,
   make_update,
   refreshed_target,
 )
+from searchdistill.loop.stage import START
 
 
 def make_learn(config, network, search, optimizer, support):
-  """`learn(state, key, steps [E, L], returns [L, E], ended [L, E]) -> (state, metrics)`:
-  appends the collected steps to the replay and runs the iteration's SGD updates.
+  """`learn(state, key, steps [E, L], returns [L, E], ended [L, E], stage) -> (state,
+  metrics)`: appends the collected steps to the replay and runs the iteration's SGD updates.
 
   `state` already holds where the environments stand after the collection; `returns` and
   `ended` report the episodes that finished during it. The updates are a Python loop over one
@@ -37,26 +43,31 @@ def make_learn(config, network, search, optimizer, support):
   add = jax.jit(replay.add, donate_argnums=0)
 
   @jax.jit
-  def schedule(iteration, buffer, learn_key):
+  def schedule(buffer, learn_key, stage):
     ready = replay.size(buffer) >= max(config.muzero.min_replay_steps, window)
-    beta = importance_beta(config, iteration)
-    return ready, beta, jax.random.split(learn_key, config.muzero.updates_per_iteration)
+    keys = jax.random.split(learn_key, config.muzero.updates_per_iteration)
+    return ready, importance_beta(config, stage.end), learning_rate_decay(stage.start), keys
 
-  def learn(state: MuZeroState, learn_key, steps, returns, ended):
+  def learn(state: MuZeroState, learn_key, steps, returns, ended, stage=START):
     buffer = add(state.replay, steps)
-    ready, beta, keys = schedule(state.iteration, buffer, learn_key)
+    ready, beta, lr_scale, keys = schedule(buffer, learn_key, stage)
     params, opt_state, losses = state.params, state.opt_state, []
     if bool(ready):
       for update_key in keys:
         params, opt_state, priority, max_priority, aux = update(
-          params, opt_state, buffer, state.target_params, beta, update_key
+          params, opt_state, buffer, state.target_params, beta, update_key, lr_scale
         )
         buffer = buffer._replace(priority=priority, max_priority=max_priority)
         losses.append(aux)
     iteration_index = state.iteration + 1
     collected = config.muzero.collect_steps * config.train.rollout_batch_size
     metrics = iteration_metrics(
-      losses, returns_sum=jnp.sum(returns), episodes=jnp.sum(ended), env_steps=collected
+      losses,
+      returns_sum=jnp.sum(returns),
+      episodes=jnp.sum(ended),
+      env_steps=collected,
+      learning_rate=config.train.learning_rate * lr_scale,
+      beta=beta,
     )
     return state._replace(
       params=params,
@@ -71,8 +82,8 @@ def make_learn(config, network, search, optimizer, support):
 
 
 def make_muzero_iteration(config, env, network, search, optimizer, support):
-  """Builds `iteration(state, progress) -> (state, metrics)` with the experience collected in
-  this process.
+  """Builds `iteration(state, stage) -> (state, metrics)` with the experience collected in
+  this process; the learning rate and the importance-sampling exponent follow `stage`.
 
   For a JAX environment (`StreamEnvironment`) the collection is one jitted scan. For a
   host-side environment (`capabilities.host_side`, ALE) the games are stepped in Python and
@@ -91,9 +102,8 @@ def make_muzero_iteration(config, env, network, search, optimizer, support):
   collector = host_collector if env.capabilities.host_side else jit_collector
   collect = collector(config, env, search)
 
-  def iteration(state: MuZeroState, progress=None):
-    del progress  # MuZero's schedules count updates (see `make_optimizer`).
+  def iteration(state: MuZeroState, stage=START):
     state, learn_key, steps, returns, ended = collect(state)
-    return learn(state, learn_key, steps, returns, ended)
+    return learn(state, learn_key, steps, returns, ended, stage)
 
   return iteration

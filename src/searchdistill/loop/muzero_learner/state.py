@@ -41,26 +41,30 @@ class MuZeroState(NamedTuple):
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  """AdamW with linear warmup then cosine decay, after global-norm clipping."""
-  total = config.run.max_num_iters * config.muzero.updates_per_iteration
-  schedule = optax.warmup_cosine_decay_schedule(
-    0.0,
-    config.train.learning_rate,
-    min(config.muzero.warmup_updates, total - 1) or 1,
-    total,
-    end_value=config.train.learning_rate * 0.1,
+  """AdamW after global-norm clipping, its learning rate warmed up linearly over
+  `warmup_updates`; the decay over the budget is `learning_rate_decay`, applied per
+  iteration by the SGD step."""
+  warmup = optax.linear_schedule(
+    0.0, config.train.learning_rate, max(config.muzero.warmup_updates, 1)
   )
   return optax.chain(
     optax.clip_by_global_norm(config.train.max_grad_norm),
-    optax.adamw(schedule, weight_decay=config.muzero.weight_decay),
+    optax.adamw(warmup, weight_decay=config.muzero.weight_decay),
   )
 
 
-def importance_beta(config, iteration):
-  """The replay's importance-sampling exponent at `iteration`: `priority_beta` annealed
-  linearly to 1 over `max_num_iters`."""
-  slope = (1.0 - config.muzero.priority_beta) / max(config.run.max_num_iters, 1)
-  return jnp.minimum(1.0, config.muzero.priority_beta + slope * iteration)
+def learning_rate_decay(progress):
+  """The learning rate's multiplier at `progress` (0 to 1) through the budget: a cosine from
+  1 to 0.1, so a run bounded by minutes anneals like one bounded by iterations."""
+  progress = jnp.clip(progress, 0.0, 1.0)
+  return 0.1 + 0.9 * 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
+
+
+def importance_beta(config, progress):
+  """The replay's importance-sampling exponent at `progress` (0 to 1) through the budget:
+  `priority_beta` annealed linearly to 1 at its end."""
+  progress = jnp.clip(progress, 0.0, 1.0)
+  return config.muzero.priority_beta + (1.0 - config.muzero.priority_beta) * progress
 
 
 def window_length(config) -> int:

@@ -13,12 +13,13 @@ from searchdistill.loop.muzero_learner.state import LOSS_NAMES, window_length
 
 
 def make_sgd_step(config, network, search, optimizer, support):
-  """Builds `sgd_step(params, opt_state, target_params, windows, weight, key) -> (params,
-  opt_state, priority [B], losses)`: one SGD step on `B` replayed windows (leaves
-  `[B, window, ...]`) with importance weights `weight [B]`, reanalysing a share of them first.
+  """Builds `sgd_step(params, opt_state, target_params, windows, weight, key, lr_scale) ->
+  (params, opt_state, priority [B], losses)`: one SGD step on `B` replayed windows (leaves
+  `[B, window, ...]`) with importance weights `weight [B]`, reanalysing a share of them
+  first, its updates scaled by `lr_scale` (`learning_rate_decay`).
   The returned priorities are the windows' new ones (their root value errors)."""
 
-  def sgd_step(params, opt_state, target_params, windows, weight, reanalyse_key):
+  def sgd_step(params, opt_state, target_params, windows, weight, reanalyse_key, lr_scale=1.0):
     if config.muzero.reanalyse_fraction > 0:
       windows = muzero.reanalyse(
         windows,
@@ -48,6 +49,8 @@ def make_sgd_step(config, network, search, optimizer, support):
       has_aux=True,
     )(params)
     updates, opt_state = optimizer.update(grads, opt_state, params)
+    # AdamW's decoupled weight decay is part of `updates`, so it decays with the rate.
+    updates = jax.tree.map(lambda u: u * lr_scale, updates)
     params = optax.apply_updates(params, updates)
     return params, opt_state, aux.pop("priority"), aux
 
@@ -55,7 +58,7 @@ def make_sgd_step(config, network, search, optimizer, support):
 
 
 def make_update(config, network, search, optimizer, support):
-  """Builds `update(params, opt_state, buffer, target_params, beta, key) -> (params,
+  """Builds `update(params, opt_state, buffer, target_params, beta, key, lr_scale) -> (params,
   opt_state, priority, max_priority, losses)`: one SGD step on a replayed batch.
 
   It returns the replay's new priorities rather than the whole replay, so the (large) stored
@@ -64,7 +67,7 @@ def make_update(config, network, search, optimizer, support):
   window = window_length(config)
   sgd_step = make_sgd_step(config, network, search, optimizer, support)
 
-  def update(params, opt_state, buffer, target_params, beta, update_key):
+  def update(params, opt_state, buffer, target_params, beta, update_key, lr_scale):
     sample_key, reanalyse_key = jax.random.split(update_key)
     drawn = replay.sample(
       buffer,
@@ -75,7 +78,7 @@ def make_update(config, network, search, optimizer, support):
       beta=beta,
     )
     params, opt_state, priority, aux = sgd_step(
-      params, opt_state, target_params, drawn.data, drawn.weight, reanalyse_key
+      params, opt_state, target_params, drawn.data, drawn.weight, reanalyse_key, lr_scale
     )
     buffer = replay.update_priorities(buffer, drawn.stream, drawn.slot, priority)
     return params, opt_state, buffer.priority, buffer.max_priority, aux
@@ -100,13 +103,17 @@ def rollout_metrics(returns_sum, episodes):
   }
 
 
-def iteration_metrics(losses: list[dict], *, returns_sum, episodes, env_steps) -> dict:
-  """The metrics of one iteration: its rollouts, and the mean of each loss over its updates
-  (0 before learning starts)."""
+def iteration_metrics(
+  losses: list[dict], *, returns_sum, episodes, env_steps, learning_rate, beta
+) -> dict:
+  """The metrics of one iteration: its rollouts, its schedules, and the mean of each loss over
+  its updates (0 before learning starts)."""
   return {
     **rollout_metrics(returns_sum, episodes),
     "rollout/env_steps": jnp.float32(env_steps),
     "train/sgd_steps": jnp.float32(len(losses)),
+    "train/learning_rate": jnp.float32(learning_rate),
+    "train/importance_beta": jnp.float32(beta),
     **{
       f"train/{name}": jnp.mean(jnp.stack([aux[name] for aux in losses]))
       if losses
