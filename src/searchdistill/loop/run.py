@@ -172,6 +172,7 @@ class _Loop:
     self.last_eval: dict = {}
     self.done_here = 0
     self.recent_seconds: list[float] = []
+    self.last_end = 0.0
 
   def __call__(self, state):
     summary: dict = {}
@@ -201,10 +202,11 @@ class _Loop:
     slowest of the recent iterations), which then gets `end` 1."""
     max_iters, trained = self.config.run.max_num_iters, self.clock.trained()
     pace = max(self.recent_seconds, default=0.0)
-    end = max((iteration + 1) / max_iters, (trained + pace) / self.budget)
+    end = max((iteration + 1) / max_iters, (trained + pace) / self.budget, self.last_end)
     last = end >= 1.0
+    self.last_end = min(end, 1.0)
     start = max(iteration / max_iters, trained / self.budget)
-    return Stage(start, 1.0 if last else end), last
+    return Stage(start, self.last_end), last
 
   def _step(self, state):
     """One iteration, its metrics record (evaluated when due) written to the log."""
@@ -216,8 +218,10 @@ class _Loop:
     seconds = time.perf_counter() - tick
     _check_finite(metrics, state.params)
     step, trained = int(state.iteration), clock.trained()
-    # Evaluations are left out; checkpoints and logging are part of an iteration's pace.
-    self.recent_seconds = [*self.recent_seconds[-2:], trained - trained_before]
+    # Evaluations are left out; checkpoints and logging are part of an iteration's pace. The
+    # first iteration of a process compiles, which is not its pace.
+    if self.done_here:
+      self.recent_seconds = [*self.recent_seconds[-2:], trained - trained_before]
     record = {
       "iteration": step,
       **({} if self.done_here else {"devices": self.num_devices}),
