@@ -25,10 +25,12 @@ import time
 def child(algo: str, iterations: int, warmup: int, overrides: list[str]) -> None:
   import jax
 
-  from searchdistill.config import make_config, parse_overrides
+  from searchdistill.config import is_used, make_config, parse_overrides
   from searchdistill.loop.components import build
 
-  config = make_config("cpu", {**parse_overrides(overrides), "algo": algo})
+  # Overrides go to the algorithms that read them (num_simulations: not PPO).
+  own = {k: v for k, v in parse_overrides(overrides).items() if is_used(k, algo, "BinPack-v2")}
+  config = make_config("cpu", {**own, "algo": algo})
   parts = build(config)
   state = parts.place(parts.init_state())
   iteration = parts.iteration()

@@ -129,3 +129,31 @@ def test_override__checks_new_explicit_keys_like_make_config():
   assert override(saved, {"minutes": "5"}).run.minutes == 5.0
   with pytest.raises(ConfigError, match="num_simulations=4 is not used by algo=ppo"):
     override(saved, {"num_simulations": 4})
+
+
+def test_plan_configs__a_shared_override_goes_to_the_algorithms_that_read_it(tmp_path):
+  from searchdistill.runner.compare import plan_configs
+
+  runs = plan_configs(
+    env="BinPack-v2",
+    algos=["distill", "ppo"],
+    seeds=[0],
+    minutes=1,
+    preset="tiny",
+    overrides={"num_simulations": "4", "learning_rate": "0.01"},
+    out=tmp_path,
+  )
+  (distill, _), (ppo, _) = runs
+  assert distill.search.num_simulations == 4 and distill.train.learning_rate == 0.01
+  assert ppo.search.num_simulations == make_config("tiny").search.num_simulations
+  assert ppo.train.learning_rate == 0.01
+  with pytest.raises(ConfigError, match="planner=joint is not used by algo=distill"):
+    plan_configs(
+      env="BinPack-v2",
+      algos=["distill", "ppo"],
+      seeds=[0],
+      minutes=1,
+      preset="tiny",
+      overrides={"planner": "joint"},
+      out=tmp_path,
+    )

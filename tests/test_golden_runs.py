@@ -29,6 +29,7 @@ UNTIMED = {
   "wall_seconds_after_eval",
   "decisions_per_second",
   "devices",
+  "progress",  # added to the records after the runs were recorded
 }
 ONE_DEVICE = "one"  # learned-model runs are not sharded: they run on one device
 MPE = {

@@ -8,6 +8,7 @@ import pytest
 import ray
 
 from searchdistill.config import ConfigError, make_config
+from searchdistill.distributed import ray_iteration
 from searchdistill.loop.components import build
 from searchdistill.runner import train
 from searchdistill.runs import checkpoint as ckpt
@@ -76,7 +77,7 @@ def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
   config = _config(num_actors=1, rollout_batch_size=2)
   parts = build(config, DEVICE)
   state = parts.init_state()
-  learner = parts.iteration()
+  learner = ray_iteration(parts)
   try:
     learner._start(state)
     published = jax.tree.map(lambda x: np.asarray(x) * 0.5, jax.device_get(state.params))

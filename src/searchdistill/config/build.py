@@ -87,6 +87,12 @@ def _check_value(key: str, value: Any) -> None:
     raise ConfigError(f"{key} must be <= {meta['high']}, got {value}")
 
 
+def is_used(key: str, algo: str, env: str) -> bool:
+  """Whether a run of `algo` on `env` reads `key`."""
+  use = USES.get(key)
+  return use is None or use.applies(algo, env_family(env))
+
+
 def _check_used(config: Config, explicit: Mapping[str, Any]) -> None:
   """An explicit key the run does not read would be silently ignored: refuse it."""
   algo, env = config.run.algo, config.run.env
@@ -210,6 +216,7 @@ __all__ = [
   "ConfigError",
   "check_runtime",
   "from_dict",
+  "is_used",
   "load_config",
   "make_config",
   "override",

@@ -1,6 +1,6 @@
 """The processes of the Ray actor-learner: collecting actors, the replay, the parameter store.
 
-Each class here is a plain Python class that `training.distributed` wraps with `ray.remote`,
+Each class here is a plain Python class that `distributed.learner` wraps with `ray.remote`,
 so this module imports neither Ray nor JAX: every actor process imports JAX itself, when
 Ray builds the actor there, and the driver never ships device arrays, only NumPy pytrees.
 

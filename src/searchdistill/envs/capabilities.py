@@ -19,7 +19,9 @@ class Capabilities:
   Attributes:
     family: the registry family ("jumanji", "minatar", "gymnax", "atari", "mpe", "custom");
       config presets are keyed by it.
-    num_agents: 1, or the number of agents that act together (a joint action `[N]`).
+    multi_agent: True when agents act together: joint actions `[N]`, masks `[N, A]`, the
+      multi-agent world model and planners (MPE, whatever its number of agents).
+    num_agents: the number of agents (1 for single-agent environments).
     host_side: True when the environment steps outside JAX (ALE): it is collected and
       evaluated by a host loop instead of a jitted scan.
     network: the network family that fits its observations: "binpack" (the EMS/item
@@ -32,12 +34,9 @@ class Capabilities:
   """
 
   family: str
+  multi_agent: bool = False
   num_agents: int = 1
   host_side: bool = False
   network: str = "generic"
   renderer: str = "grid"
   scripted_reference: str | None = None
-
-  @property
-  def multi_agent(self) -> bool:
-    return self.num_agents > 1

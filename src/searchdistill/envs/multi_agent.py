@@ -73,6 +73,7 @@ class JaxMARLEnvironment:
     self.max_episode_steps = int(self._env.max_steps) + 1
     self.capabilities = Capabilities(
       family="mpe",
+      multi_agent=True,
       num_agents=self.num_agents,
       network="multi_agent",
       scripted_reference="simple_spread" if env_id.startswith("MPE_simple_spread") else None,

@@ -105,6 +105,11 @@ class Components(NamedTuple):
     """`iteration(state, stage) -> (state, metrics)` of the configured algorithm with its
     experience collected in this process, where `stage` (`loop.stage.Stage`) is how far the
     run is through its budget. (The Ray actor-learner is `distributed.ray_iteration`.)"""
+    if self.config.distributed.num_actors:
+      raise ConfigError(
+        f"num_actors={self.config.distributed.num_actors}: the experience comes from Ray "
+        "actors; train with runner.train (or pass distributed.ray_iteration to loop.run.train)"
+      )
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
         self.config,

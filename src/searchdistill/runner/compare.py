@@ -9,7 +9,14 @@ from collections.abc import Sequence
 
 import jax
 
-from searchdistill.config import ConfigError, load_config, make_config, parse_overrides
+from searchdistill.config import (
+  FIELDS,
+  ConfigError,
+  is_used,
+  load_config,
+  make_config,
+  parse_overrides,
+)
 from searchdistill.loop.components import build
 from searchdistill.loop.evaluation import eval_keys, summarize
 from searchdistill.runner.train import train
@@ -42,15 +49,18 @@ def plan_configs(
   Each variant (comma-separated `key=value` overrides) is one more run per algorithm and
   seed, in `<algo>_<variant>_s<seed>`; without variants the runs are `<algo>_s<seed>`."""
   parsed = [parse_variant(v) for v in variants] if variants else [("", {})]
+  _check_shared(overrides, algos, env)
   runs = []
   # Seed-major order: an interrupted comparison still has every algorithm for the seeds done.
   for seed in seeds:
     for algo in algos:
+      # A shared override goes to the algorithms that read it (num_simulations: not PPO).
+      own = {key: value for key, value in overrides.items() if is_used(key, algo, env)}
       for label, variant in parsed:
         config = make_config(
           preset,
           {
-            **overrides,
+            **own,
             **variant,
             "env": env,
             "algo": algo,
@@ -62,6 +72,14 @@ def plan_configs(
         name = f"{algo}_{label}_s{seed}" if label else f"{algo}_s{seed}"
         runs.append((config, pathlib.Path(out) / name))
   return runs
+
+
+def _check_shared(overrides: dict, algos, env: str) -> None:
+  """A shared override that none of the compared algorithms reads is an error."""
+  for key, value in overrides.items():
+    if key in FIELDS and not any(is_used(key, algo, env) for algo in algos):
+      # make_config names who reads it.
+      make_config("cpu", {key: value, "algo": algos[0], "env": env})
 
 
 def check_runs(configs):

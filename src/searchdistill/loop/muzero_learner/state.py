@@ -100,7 +100,7 @@ def init_muzero_state(config, env, network, optimizer) -> MuZeroState:
     root_value=jnp.float32(0),
   )
   if config.distributed.num_actors:
-    # One shard per Ray actor (`training.distributed`), each with its actor's streams.
+    # One shard per Ray actor (`distributed`), each with its actor's streams.
     buffer = replay.init_sharded(
       example,
       num_shards=config.distributed.num_actors,
