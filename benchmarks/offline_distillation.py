@@ -4,9 +4,9 @@ Loads a trained distill run, freezes its network as the teacher (the training se
 true environment, as in the run), collects `--iterations` iterations of search targets from
 `rollout_batch_size` streams, keeps one stream in eight as a validation set, then trains the
 run's network (`--init run`) or a freshly initialized one (`--init fresh`) on the other
-streams' targets for `--epochs` epochs with the run's loss and Adam at a constant learning rate. After every epoch
-it prints the KL from the targets to the network on both sets and the greedy utilization on
-the held-out evaluation instances.
+streams' targets for `--epochs` epochs with the run's loss and Adam at a constant learning
+rate. After every epoch it prints the KL from the targets to the network on both sets and the
+greedy utilization on the held-out evaluation instances.
 
 If more epochs on the same targets raise greedy well above the run's figure, the online loop
 under-trains its student; if the validation KL stops falling while the training KL falls, the
