@@ -13,11 +13,21 @@ under-trains its student; if the validation KL stops falling while the training 
 student needs more targets; if neither falls, the network or the targets' noise is the limit.
 
   python benchmarks/offline_distillation.py RUN --iterations 20 --epochs 8
+
+To compare students on the same targets, keep them in a file (`--targets`: written on the
+first run, read afterwards) and give each student's network settings (`--student`, which
+starts it fresh):
+
+  python benchmarks/offline_distillation.py RUN --targets runs/targets.pkl --epochs 16
+  python benchmarks/offline_distillation.py RUN --targets runs/targets.pkl --epochs 16 \
+      --student transformer_key_size=32
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
 import time
 
 import jax
@@ -27,7 +37,14 @@ import optax
 
 from searchdistill.algorithms import distill
 from searchdistill.algorithms import streams as streams_lib
-from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.config import override, parse_overrides
+from searchdistill.loop.evaluation import (
+  eval_keys,
+  make_episode_evaluator,
+  make_policy,
+  summarize,
+)
+from searchdistill.networks import make_network
 from searchdistill.runner.evaluate import load_trained
 
 
@@ -54,9 +71,9 @@ def collect_targets(parts, params, iterations: int, seed: int):
   return pick(~held_out), pick(held_out)
 
 
-def make_epoch(parts, optimizer, batch_size: int):
+def make_epoch(parts, network, optimizer, batch_size: int):
   loss = lambda params, batch: distill.loss_fn(
-    params, parts.network, batch, value_loss_weight=parts.config.train.value_loss_weight
+    params, network, batch, value_loss_weight=parts.config.train.value_loss_weight
   )
 
   @jax.jit
@@ -96,6 +113,26 @@ def make_epoch(parts, optimizer, batch_size: int):
   return epoch, kl
 
 
+def targets(parts, teacher, args):
+  """The training and validation targets: read from `args.targets` if it holds targets of
+  the same run, iterations and seed, else collected with the teacher (and written there
+  when a path is given). Targets of another collection are refused, never reused."""
+  source = dict(run=os.path.abspath(args.run), iterations=args.iterations, seed=args.seed)
+  if args.targets and os.path.exists(args.targets):
+    with open(args.targets, "rb") as f:
+      saved = pickle.load(f)
+    if saved.get("source") != source:
+      raise SystemExit(f"{args.targets} holds targets of {saved.get('source')}, not {source}")
+    return saved["targets"]
+  start = time.perf_counter()
+  collected = collect_targets(parts, teacher, args.iterations, args.seed)
+  print(f"collected in {time.perf_counter() - start:.0f} s")
+  if args.targets:
+    with open(args.targets, "wb") as f:
+      pickle.dump({"source": source, "targets": jax.device_get(collected)}, f)
+  return collected
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("run", help="a distill run directory or checkpoint")
@@ -103,40 +140,52 @@ def main() -> None:
   parser.add_argument("--epochs", type=int, default=8)
   parser.add_argument("--init", choices=("run", "fresh"), default="run")
   parser.add_argument("--learning-rate", type=float, default=None)
+  parser.add_argument("--batch-size", type=int, default=None)
   parser.add_argument("--seed", type=int, default=1)
+  parser.add_argument("--targets", help="file of collected targets, reused when it exists")
+  parser.add_argument(
+    "--student",
+    nargs="*",
+    default=[],
+    metavar="key=value",
+    help="network settings of a fresh student (implies --init fresh)",
+  )
+  parser.add_argument("--eval-episodes", type=int, default=256)
   args = parser.parse_args()
   parts, state, _ = load_trained(args.run)
   teacher = state.params
-  start = time.perf_counter()
-  samples, validation = collect_targets(parts, teacher, args.iterations, args.seed)
-  print(
-    f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation "
-    f"targets in {time.perf_counter() - start:.0f} s"
-  )
-  params = teacher
-  if args.init == "fresh":
+  samples, validation = targets(parts, teacher, args)
+  print(f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation targets")
+  config = override(parts.config, parse_overrides(args.student))
+  network, params = parts.network, teacher
+  if args.init == "fresh" or args.student:
+    network = make_network(config, parts.env)
     example = jax.tree.map(lambda x: x[:1], samples.observation)
-    params = parts.network.init(jax.random.key(args.seed), example)
-  config = parts.config
+    params = network.init(jax.random.key(args.seed), example)
   # Constant learning rate: the question is what more updates on fixed targets can reach.
   optimizer = optax.chain(
     optax.clip_by_global_norm(config.train.max_grad_norm),
     optax.adam(args.learning_rate or config.train.learning_rate),
   )
   opt_state = optimizer.init(params)
-  epoch, kl = make_epoch(parts, optimizer, config.train.training_batch_size)
-  greedy = parts.evaluator(0)
-  keys = eval_keys(config.eval.eval_batch_size)
-  report = lambda e: print(
+  epoch, kl = make_epoch(
+    parts, network, optimizer, args.batch_size or config.train.training_batch_size
+  )
+  policy = make_policy(parts.env, network, num_simulations=0, config=config)
+  greedy = make_episode_evaluator(parts.env, policy, max_steps=parts.env.max_episode_steps)
+  keys = eval_keys(args.eval_episodes)
+  report = lambda e, seconds: print(
     f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
     f"{float(kl(params, validation)):.3f}  greedy "
-    f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}",
+    f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}  ({seconds:.0f} s)",
     flush=True,
   )
-  report(0)
+  report(0, 0.0)
   for e in range(1, args.epochs + 1):
+    start = time.perf_counter()
     params, opt_state, _ = epoch(params, opt_state, samples, jax.random.key(100 + e))
-    report(e)
+    jax.block_until_ready(params)
+    report(e, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

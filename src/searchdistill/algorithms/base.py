@@ -41,10 +41,9 @@ class Algorithm(NamedTuple):
       time-major `[L, B, ...]` (split over devices along B).
     early_stop_key: a diagnostic that, when above `config.ppo.target_kl`, ends the iteration's
       updates (PPO's approximate KL), or None.
-    reobserve: `(params_before, samples, observation) -> samples`: the samples as seen
-      through `observation`, an observation of equivalent instances (a symmetric view);
-      whatever was recorded from the original observation is recomputed with the parameters
-      of the iteration's start (PPO: the old policy's log-probability and value). By default
+    reobserve: `(samples, observation) -> samples`: the samples with `observation`, an
+      observation of equivalent instances (a symmetric view), for the loss to learn from
+      (distill: in place of the original; PPO: beside it, see `ppo.reobserve`). By default
       only the observation changes.
   """
 
@@ -53,7 +52,7 @@ class Algorithm(NamedTuple):
   loss: Callable[..., Any]
   init_memory: Callable[[], Any] = lambda: ()
   early_stop_key: str | None = None
-  reobserve: Callable[..., Any] = lambda params_before, samples, observation: samples._replace(
+  reobserve: Callable[..., Any] = lambda samples, observation: samples._replace(
     observation=observation
   )
 

@@ -114,9 +114,6 @@ def _make_learn(
     return optax.apply_updates(params, updates), opt_state, aux
 
   def learn(params, opt_state, samples, key, lr_scale):
-    params_before = params
-    aux_shape = jax.eval_shape(lambda: algorithm.loss(params, samples)[1])
-    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
 
     def epoch(carry, epoch_key):
       indices, weights = _minibatch_plan(
@@ -133,7 +130,9 @@ def _make_learn(
           jax.tree.map(lambda x: x[idx], samples)._replace(weight=weight)
         )
         if views is not None:
-          batch = algorithm.reobserve(params_before, batch, views(batch.observation, view_key))
+          batch = algorithm.reobserve(batch, views(batch.observation, view_key))
+        aux_shape = jax.eval_shape(lambda: algorithm.loss(params, batch)[1])
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
         run = (jnp.sum(weight) > 0) & ~stopped
         params, opt_state, aux = jax.lax.cond(
           run, sgd_step, lambda p, o, b, s: (p, o, zeros), params, opt_state, batch, lr_scale
