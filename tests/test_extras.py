@@ -21,7 +21,7 @@ def hide(monkeypatch):
     "find_spec",
     lambda name, *a, **k: None if name in hidden else find_spec(name, *a, **k),
   )
-  return hidden.update
+  return lambda *modules: hidden.update(modules)
 
 
 def test_require__names_the_extra_and_the_install_command(hide):

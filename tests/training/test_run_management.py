@@ -220,7 +220,7 @@ def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupt
 @pytest.mark.parametrize(
   "environ, netrc, settings, mode",
   [
-    ({"WANDB_MODE": "online"}, "", "", None),
+    ({"WANDB_MODE": "online"}, "", "", "online"),
     ({"WANDB_API_KEY": "k"}, "", "", None),
     ({}, "machine api.wandb.ai\n  login user\n  password k\n", "", None),
     (

@@ -81,15 +81,18 @@ class _TensorBoard:
 
 
 def wandb_mode(environ=os.environ, netrc_path=None, settings_paths=None) -> str | None:
-  """The mode a W&B run gets: `None` (W&B decides, from `WANDB_MODE`, its settings files and
-  the login) when the user chose a mode or is logged in, else "offline", so that a run never
-  stops at a login prompt.
+  """The mode a W&B run gets: the user's `WANDB_MODE`; `None` (W&B decides, from its settings
+  files and the login) when the user chose a mode there or is logged in; else "offline", so
+  that a run never stops at a login prompt.
 
-  Chosen: `WANDB_MODE`, or a `mode` in W&B's settings files (`wandb offline`, `wandb
-  disabled`). Logged in: `WANDB_API_KEY`, or a `~/.netrc` entry for the W&B host
+  Chosen: `WANDB_MODE` (returned as it is: W&B reads its environment once per process, so a
+  value set later would be missed), or a `mode` in W&B's settings files (`wandb offline`,
+  `wandb disabled`). Logged in: `WANDB_API_KEY`, or a `~/.netrc` entry for the W&B host
   (`WANDB_BASE_URL`, default api.wandb.ai) as `wandb login` writes it.
   """
-  if environ.get("WANDB_MODE") or environ.get("WANDB_API_KEY"):
+  if environ.get("WANDB_MODE"):
+    return environ["WANDB_MODE"]
+  if environ.get("WANDB_API_KEY"):
     return None
   home = pathlib.Path(environ.get("HOME", pathlib.Path.home()))
   config_dir = pathlib.Path(environ.get("WANDB_CONFIG_DIR", home / ".config" / "wandb"))
