@@ -113,7 +113,6 @@ def _make_learn(
     return optax.apply_updates(params, updates), opt_state, aux
 
   def learn(params, opt_state, samples, key, lr_scale):
-
     def epoch(carry, epoch_key):
       indices, weights = _minibatch_plan(
         samples.weight, epoch_key, config.training_batch_size, minibatches
