@@ -42,3 +42,19 @@ def tiny_network():
 def tiny_params(binpack, tiny_network):
   state = binpack.reset(jax.random.key(0))
   return tiny_network.init(jax.random.key(1), jax.tree.map(lambda x: x[None], state.observation))
+
+
+@pytest.fixture(scope="session")
+def golden_run(tmp_path_factory):
+  """`golden_run(name)`: the directory of golden run `name` (tests/golden), trained on first
+  use in this process. Read it; copy it to change it."""
+  from tests import golden
+
+  trained = {}
+
+  def get(name):
+    if name not in trained:
+      trained[name] = golden.train_run(name, tmp_path_factory.mktemp("golden") / name)
+    return trained[name]
+
+  return get

@@ -7,6 +7,7 @@ import jax
 import pytest
 
 from searchdistill.cli import main
+from tests import golden
 from tests.helpers import cli
 
 
@@ -41,18 +42,18 @@ def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
 
 
 _cli = cli
+DISTILL_RUN = "distill_binpack"  # three iterations of the tiny preset, run by this CLI
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-  out = tmp_path_factory.mktemp("cli") / "run"
-  _cli("train", "--preset", "tiny", "--out", str(out), "--no-progress")
-  return out
+@pytest.fixture
+def tiny_run(golden_run):
+  return golden_run(DISTILL_RUN)
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
   lines = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
-  assert [line["iteration"] for line in lines] == [1, 2]
+  assert [line["iteration"] for line in lines] == [1, 2, 3]
   assert lines[0]["devices"] == jax.device_count() and "devices" not in lines[1]
   for key in (
     "wall_seconds",
@@ -66,15 +67,17 @@ def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
   ):
     assert key in lines[-1]
   assert "rollout_batch_size: 4" in (tiny_run / "config.yaml").read_text()
-  assert (tiny_run / "checkpoints" / "2").is_dir()
+  assert (tiny_run / "checkpoints" / "3").is_dir()
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__eval_loads_the_checkpoint(tiny_run):
   result = json.loads(_cli("eval", str(tiny_run), "--episodes", "4", "--json").stdout)
-  assert result["episodes"] == 4 and result["iteration"] == 2
+  assert result["episodes"] == 4 and result["iteration"] == 3
   assert 0.0 < result["mean"] <= 1.0 and result["stderr"] >= 0.0
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__existing_run_is_not_overwritten(tiny_run):
   before = (tiny_run / "metrics.jsonl").read_text()
   result = _cli("train", "--preset", "tiny", "--out", str(tiny_run), check=False)
@@ -154,7 +157,7 @@ def test_cli__compare_runs_variants_against_the_reference_policies(tmp_path):
     "--out",
     out,
     "--no-progress",
-    "eval_batch_size=4",
+    "eval_batch_size=2",  # as in the golden MPE runs
   )
   report = (out / "report.md").read_text()
   assert "| muzero_planner-independent | 1 |" in report

@@ -6,34 +6,31 @@ import optax
 import pytest
 
 from searchdistill import replay
-from searchdistill.config import make_config
 from searchdistill.loop import muzero_learner
-from searchdistill.loop.components import build
+from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.metrics import read_metrics
+from tests import golden
 
 DEVICE = jax.local_devices()[:1]
 
 
-@pytest.mark.parametrize("planner", ["independent", "sequential", "joint"])
-def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
-  config = make_config(
-    "tiny",
-    {
-      "algo": "muzero",
-      "env": "MPE_simple_spread_v3",
-      "planner": planner,
-      "num_joint_samples": 4,
-      "eval_batch_size": 2,
-    },
-  )
-  parts = build(config, DEVICE)
-  iteration, state = parts.iteration(), parts.init_state()
-  for _ in range(3):
-    state, metrics = iteration(state)
+@pytest.mark.parametrize(
+  "planner",
+  [
+    pytest.param(planner, marks=golden.uses(f"muzero_mpe_{planner}"))
+    for planner in ("independent", "sequential", "joint")
+  ],
+)
+def test_multi_agent_run__collects_learns_and_evaluates(planner, golden_run):
+  # The golden run: three iterations of the tiny preset with this planner.
+  run_dir = golden_run(f"muzero_mpe_{planner}")
+  config = golden.config(f"muzero_mpe_{planner}")
+  parts, state, _ = load_trained(run_dir, DEVICE)
   num_agents, num_actions = 3, 5
   assert state.replay.data.action.shape[-1] == num_agents
   assert state.replay.data.policy.shape[-2:] == (num_agents, num_actions)
-  assert float(metrics["train/sgd_steps"]) == config.muzero.updates_per_iteration
-  assert np.isfinite(float(metrics["train/policy_loss"]))
+  assert read_metrics(run_dir)[-1]["train/sgd_steps"] == config.muzero.updates_per_iteration
+  assert np.isfinite(read_metrics(run_dir)[-1]["train/policy_loss"])
   stored = np.asarray(state.replay.data.policy[:, : int(state.replay.written)])
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
   returns = parts.evaluator(2)(state.params, jax.random.split(jax.random.key(0), 2))

@@ -8,6 +8,7 @@ from searchdistill.config import ConfigError, make_config
 from searchdistill.loop.components import build
 from searchdistill.runner import train
 from searchdistill.runner.evaluate import evaluate_checkpoint
+from tests import golden
 
 DEVICE = jax.local_devices()[:1]
 
@@ -31,9 +32,13 @@ def assert_renders(parts, params, path, *, simulations):
   assert sum(durations) == 100 * len(episode.frames)
 
 
+MUZERO_RUN = "muzero_minatar"  # four iterations of the tiny preset, evaluated every two
+
+
 @pytest.fixture(scope="module")
 def tiny():
-  return make_config("tiny", {"algo": "muzero"})
+  # The golden run's config, so its compiled programs serve here too.
+  return golden.config(MUZERO_RUN)
 
 
 def test_muzero_iteration__fills_replay_then_learns(tiny):
@@ -53,14 +58,13 @@ def test_muzero_iteration__fills_replay_then_learns(tiny):
   assert float(state.replay.max_priority) >= 1.0
 
 
-def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, tmp_path):
-  config = make_config("tiny", {"algo": "muzero", "max_num_iters": 4, "eval_every": 0})
-  train(config, tmp_path / "whole", show_progress=False, devices=DEVICE)
-  train(config, tmp_path / "split", show_progress=False, devices=DEVICE, stop_after=2)
-  train(config, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
+@golden.uses(MUZERO_RUN)
+def test_muzero_run__resume_matches_an_uninterrupted_run(tiny, golden_run, tmp_path):
+  train(tiny, tmp_path / "split", show_progress=False, devices=DEVICE, stop_after=2)
+  train(tiny, tmp_path / "split", resume=True, show_progress=False, devices=DEVICE)
   from searchdistill.runner.evaluate import load_trained
 
-  _, whole, _ = load_trained(tmp_path / "whole", DEVICE)
+  _, whole, _ = load_trained(golden_run(MUZERO_RUN), DEVICE)
   parts, split, _ = load_trained(tmp_path / "split", DEVICE)
   # Parameters, optimizer, replay contents and priorities, and the environments' states.
   for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(split)):

@@ -17,6 +17,7 @@ from searchdistill.loop.run import NonFiniteError
 from searchdistill.runner import train
 from searchdistill.runner.evaluate import load_trained
 from searchdistill.runs.metrics import read_metrics
+from tests import golden
 from tests.helpers import child_env, cli
 
 # Timings differ between runs; `devices` starts each process's part of the metrics file.
@@ -37,13 +38,15 @@ def _params(run_dir):
   return jax.device_get(load_trained(run_dir)[1].params)
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-  out = tmp_path_factory.mktemp("runs") / "full"
-  cli("train", "--preset", "tiny", "max_num_iters=3", "--out", out, "--no-progress")
-  return out
+DISTILL_RUN = "distill_binpack"  # three iterations of the tiny preset, by the CLI
 
 
+@pytest.fixture
+def uninterrupted(golden_run):
+  return golden_run(DISTILL_RUN)
+
+
+@golden.uses(DISTILL_RUN)
 def test_resume__is_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_path):
   out = tmp_path / "resumed"
   cli("train", "--preset", "tiny", "max_num_iters=2", "--out", out, "--no-progress")
@@ -53,6 +56,7 @@ def test_resume__is_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_pat
     np.testing.assert_array_equal(a, b)
 
 
+@golden.uses(DISTILL_RUN)
 def test_resume__refuses_a_changed_config(uninterrupted, tmp_path):
   out = tmp_path / "copy"
   shutil.copytree(uninterrupted, out)
@@ -78,6 +82,7 @@ sys.exit(main(["train", "--preset", "tiny", "max_num_iters=3", "--out", sys.argv
 """
 
 
+@golden.uses(DISTILL_RUN)
 def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tmp_path):
   out = tmp_path / "killed"
   # The child gets this process's two devices, so that its run continues here bit for bit
@@ -134,6 +139,7 @@ def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
   assert (out / "checkpoints" / str(done)).is_dir()
 
 
+@golden.uses(DISTILL_RUN)
 def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
   corrupt = tmp_path / "corrupt"
   shutil.copytree(uninterrupted, corrupt)
@@ -198,6 +204,7 @@ def _tensorboard_scalars(log_dir) -> dict:
   return scalars
 
 
+@golden.uses(DISTILL_RUN)
 def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupted, tmp_path):
   from searchdistill.runs.metrics import MetricsLog
 
@@ -263,6 +270,7 @@ def test_metrics_log__wandb_offline_writes_an_offline_run(tmp_path, monkeypatch)
   assert len(read_metrics(tmp_path)) == 1
 
 
+@golden.uses(DISTILL_RUN)
 def test_render_and_plot__write_files(uninterrupted, tmp_path):
   gif = tmp_path / "episode.gif"
   result = cli("render", uninterrupted, "--out", gif, "--seed", "1")
