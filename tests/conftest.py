@@ -3,6 +3,10 @@
 The suite runs in-process on two forced CPU devices so data parallelism is exercised on every
 run. CLI tests run in this process (`tests.helpers.cli`); the few that need a process of
 their own (kills, signals) start children with one device (`tests.helpers.child_env`).
+
+pytest-xdist runs the tests in one worker per core (`-n auto --dist loadgroup` in
+pyproject.toml; `-n 0` runs them here). The runs tests read are the golden runs
+(`tests/golden`), each trained once per worker: the tests of one run share a group.
 """
 
 import os

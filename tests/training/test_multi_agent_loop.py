@@ -29,8 +29,9 @@ def test_multi_agent_run__collects_learns_and_evaluates(planner, golden_run):
   num_agents, num_actions = 3, 5
   assert state.replay.data.action.shape[-1] == num_agents
   assert state.replay.data.policy.shape[-2:] == (num_agents, num_actions)
-  assert read_metrics(run_dir)[-1]["train/sgd_steps"] == config.muzero.updates_per_iteration
-  assert np.isfinite(read_metrics(run_dir)[-1]["train/policy_loss"])
+  last = read_metrics(run_dir)[-1]
+  assert last["train/sgd_steps"] == config.muzero.updates_per_iteration
+  assert np.isfinite(last["train/policy_loss"])
   stored = np.asarray(state.replay.data.policy[:, : int(state.replay.written)])
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
   returns = parts.evaluator(2)(state.params, jax.random.split(jax.random.key(0), 2))

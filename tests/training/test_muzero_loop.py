@@ -37,7 +37,7 @@ MUZERO_RUN = "muzero_minatar"  # four iterations of the tiny preset, evaluated e
 
 @pytest.fixture(scope="module")
 def tiny():
-  # The golden run's config, so its compiled programs serve here too.
+  # The golden run's config: the same programs, so the compilation cache on disk serves both.
   return golden.config(MUZERO_RUN)
 
 

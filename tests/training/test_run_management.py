@@ -86,7 +86,7 @@ sys.exit(main(["train", "--preset", "tiny", "max_num_iters=3", "--out", sys.argv
 def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tmp_path):
   out = tmp_path / "killed"
   # The child gets this process's two devices, so that its run continues here bit for bit
-  # (this process waits meanwhile, so the two never compete for the cores).
+  # (this process waits meanwhile; another test worker may slow it, never change it).
   result = subprocess.run(
     [sys.executable, "-c", KILL_DURING_SAVE, str(out)],
     capture_output=True,
