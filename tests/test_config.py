@@ -93,6 +93,12 @@ def test_make_config__environment_preset_sits_between_algorithm_preset_and_expli
     ({"algo": "muzero", "transformer_key_size": 8}, "read by the BinPack network"),
     ({"algo": "muzero", "symmetric_views": True}, "read by algo=distill and algo=ppo"),
     ({"atari_color": "rgb"}, "read by Atari environments"),
+    ({"env": "Breakout-MinAtar", "symmetric_views": True}, "on environments with symmetries"),
+    (
+      {"algo": "muzero", "env": "MPE_simple_spread_v3", "model_torso": "mlp"},
+      "read by algo=muzero on single-agent environments",
+    ),
+    ({"algo": "muzero", "value_scale": 0.2}, "read by algo=distill and algo=ppo"),
   ],
 )
 def test_make_config__an_explicit_key_the_run_ignores_names_who_reads_it(overrides, message):

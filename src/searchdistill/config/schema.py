@@ -106,7 +106,17 @@ _SEARCHING = Use(lambda algo, fam: algo in ("distill", "muzero"), "algo=distill 
 _DISTILL = Use(lambda algo, fam: algo == "distill", "algo=distill")
 _PPO = Use(lambda algo, fam: algo == "ppo", "algo=ppo")
 _MUZERO = Use(lambda algo, fam: algo == "muzero", "algo=muzero")
-_MPE = Use(lambda algo, fam: algo == "muzero" and fam.name == "mpe", "algo=muzero on MPE ids")
+_MPE = Use(
+  lambda algo, fam: algo == "muzero" and fam.network == "multi_agent", "algo=muzero on MPE ids"
+)
+_SINGLE_AGENT_MUZERO = Use(
+  lambda algo, fam: algo == "muzero" and fam.network != "multi_agent",
+  "algo=muzero on single-agent environments",
+)
+_VIEWS = Use(
+  lambda algo, fam: algo in ("distill", "ppo") and fam.symmetric,
+  "algo=distill and algo=ppo on environments with symmetries (BinPack, your own)",
+)
 _BINPACK_NETWORK = Use(
   lambda algo, fam: algo != "muzero" and fam.network == "binpack", "the BinPack network"
 )
@@ -125,7 +135,8 @@ def _all(group, use: Use) -> dict[str, Use]:
 USES: dict[str, Use] = {
   "num_epochs": _DISTILL_PPO,
   "lr_schedule": _DISTILL_PPO,
-  "symmetric_views": _DISTILL_PPO,
+  "symmetric_views": _VIEWS,
+  "value_scale": _DISTILL_PPO,
   **_all(DistillConfig, _DISTILL),
   **_all(PPOConfig, _PPO),
   "num_simulations": _SEARCHING,
@@ -138,7 +149,7 @@ USES: dict[str, Use] = {
   "transformer_key_size": _BINPACK_NETWORK,
   "transformer_mlp_ratio": _BINPACK_NETWORK,
   "transformer_norm": _BINPACK_NETWORK,
-  "model_torso": _MUZERO,
+  "model_torso": _SINGLE_AGENT_MUZERO,
   "model_width": _MLP,
   "model_blocks": _MLP,
   "model_heads": _MPE,

@@ -1,6 +1,6 @@
 """The asynchronous MuZero actor-learner on Ray, with the synchronous loop's learner.
 
-`num_actors` CPU actors (`ray_actors.CollectingActor`) collect with the learned-model search
+`num_actors` CPU actors (`actors.CollectingActor`) collect with the learned-model search
 while this process learns: every learner iteration makes `updates_per_iteration` updates, each
 on a batch drawn from the replay actor with the priorities the previous one returned, with the
 synchronous loop's SGD step, target refresh and metrics (`muzero_learner.update`), then
@@ -141,7 +141,7 @@ class RayLearner:
     key, *batch_keys = self._split(state.key)
     beta = float(muzero_learner.importance_beta(c, stage.end))
     lr_scale = muzero_learner.learning_rate_decay(stage.start)
-    params, opt_state, losses = state.params, state.opt_state, []
+    params, opt_state, losses, pending = state.params, state.opt_state, [], []
     for batch_key in batch_keys:
       sample_key, update_key = jax.random.split(batch_key)
       # Ray runs one caller's calls to an actor in order, so this batch is drawn with the
@@ -153,12 +153,15 @@ class RayLearner:
       params, opt_state, priority, aux = self._sgd_step(
         params, opt_state, state.target_params, windows, batch.weight[0], update_key, lr_scale
       )
-      self._replay.update_priorities.remote(
-        batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
+      pending.append(
+        self._replay.update_priorities.remote(
+          batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
+        )
       )
       losses.append(aux)
     iteration = int(state.iteration) + 1
-    self._store.publish.remote(jax.device_get(params), iteration)
+    pending.append(self._store.publish.remote(jax.device_get(params), iteration))
+    ray.get(pending)  # so that an error in an update reaches this process
     stats = ray.get(self._replay.drain_stats.remote())
     self._check_actors()
     metrics = muzero_learner.iteration_metrics(

@@ -42,6 +42,8 @@ class Family:
     stream: whether the self-resetting stream protocol (MuZero) exists.
     return_name: what an episode's return measures, for plot labels.
     network: the network family that fits (as `Capabilities.network`).
+    symmetric: whether its instances may have equivalent views (`symmetric_views`); an
+      environment of your own declares its own (`symmetries`).
   """
 
   name: str
@@ -49,15 +51,21 @@ class Family:
   stream: bool
   return_name: str = "episode return"
   network: str = "generic"
+  symmetric: bool = False
 
 
-_CUSTOM = Family("custom", episodic=True, stream=False)
+_CUSTOM = Family("custom", episodic=True, stream=False, symmetric=True)
 _ATARI = Family("atari", episodic=False, stream=True, return_name="game score")
 _MPE = Family("mpe", episodic=False, stream=True, network="multi_agent")
 _MINATAR = Family("minatar", episodic=True, stream=True)
 _GYMNAX = Family("gymnax", episodic=True, stream=True)
 _BINPACK = Family(
-  "jumanji", episodic=True, stream=False, return_name="utilization (return)", network="binpack"
+  "jumanji",
+  episodic=True,
+  stream=False,
+  return_name="utilization (return)",
+  network="binpack",
+  symmetric=True,
 )
 _JUMANJI = Family("jumanji", episodic=True, stream=False)
 

@@ -1,4 +1,5 @@
-"""The jitted training iteration shared by every algorithm: collect, targets, minibatch SGD."""
+"""The jitted training iteration of distill and PPO (the `Algorithm` contract): collect,
+targets, minibatch SGD."""
 
 from __future__ import annotations
 

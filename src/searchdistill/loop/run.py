@@ -24,6 +24,23 @@ class NonFiniteError(RuntimeError):
   """A loss or parameter became NaN or infinite."""
 
 
+class InProcess:
+  """An iteration collected and learned in this process, with the methods the loop calls on
+  any iteration (the Ray learner has them too): nothing to close, and its state is whole."""
+
+  def __init__(self, step):
+    self.step = step
+
+  def __call__(self, state, stage: Stage):
+    return self.step(state, stage)
+
+  def close(self) -> None:
+    return None
+
+  def checkpoint_state(self, state):
+    return state
+
+
 class _StopRequest:
   """Turns SIGINT/SIGTERM into a flag checked between iterations."""
 
@@ -125,8 +142,9 @@ def train(
     show_progress: draw a progress bar on the console.
     stop_after: stop (with a checkpoint) after this many iterations in this process; for tests.
     iteration_of: `iteration_of(components) -> iteration`, where the experience comes from
-      (default: collected in this process, `Components.iteration`); `runner.train` passes
-      the Ray actor-learner's for `num_actors > 0`.
+      (default: collected in this process, `InProcess(Components.iteration())`);
+      `runner.train` passes the Ray actor-learner's for `num_actors > 0`. An iteration is
+      called with `(state, stage)` and has `close()` and `checkpoint_state(state)`.
 
   Returns:
     a summary with the final iteration and evaluation.
@@ -138,13 +156,13 @@ def train(
     ckpt.resolve(out)
   prepare_run_dir(config, out, resume)
   state, clock, best = _start(config, out, parts, resume)
-  iteration = iteration_of(parts) if iteration_of else parts.iteration()
+  iteration = iteration_of(parts) if iteration_of else InProcess(parts.iteration())
   run = _Loop(config, out, parts, iteration, clock, best, show_progress, stop_after)
   try:
     state, summary = run(state)
   finally:
     # Distributed iterations report what each actor did (blocks, parameter refreshes).
-    actors = getattr(iteration, "close", lambda: None)()
+    actors = iteration.close()
     run.close()
   if actors:
     summary["actors"] = actors
@@ -256,7 +274,7 @@ class _Loop:
       best_eval=self.best,
     )
     # The Ray learner's replay lives in its replay actor until a checkpoint asks for it.
-    complete = getattr(self.iteration, "checkpoint_state", lambda s: s)(state)
+    complete = self.iteration.checkpoint_state(state)
     self.checkpointer.save(jax.device_get(complete), meta, best=best_copy)
 
   def close(self):
