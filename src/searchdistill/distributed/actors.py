@@ -54,7 +54,7 @@ class ReplayServer:
 
     from searchdistill import replay
     from searchdistill.config import from_dict
-    from searchdistill.loop.muzero_learner import window_length
+    from searchdistill.loop.muzero_learner import draw, window_length
 
     c = from_dict(config)
     self._window = window_length(c)
@@ -65,16 +65,7 @@ class ReplayServer:
     self._size = jax.jit(replay.size)
 
     def sample_many(buffer, keys, beta):
-      return jax.vmap(
-        lambda key: replay.sample(
-          buffer,
-          key,
-          batch_size=c.train.training_batch_size,
-          window=self._window,
-          alpha=c.muzero.priority_alpha,
-          beta=beta,
-        )
-      )(keys)
+      return jax.vmap(lambda key: draw(c, buffer, key, beta))(keys)
 
     self._sample = jax.jit(sample_many)
     self._reset_stats()

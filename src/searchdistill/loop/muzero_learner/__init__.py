@@ -14,6 +14,7 @@ from searchdistill.loop.muzero_learner.state import (
   window_length,
 )
 from searchdistill.loop.muzero_learner.update import (
+  draw,
   iteration_metrics,
   make_sgd_step,
   make_update,
@@ -23,6 +24,7 @@ from searchdistill.loop.muzero_learner.update import (
 __all__ = [
   "LOSS_NAMES",
   "MuZeroState",
+  "draw",
   "importance_beta",
   "init_muzero_state",
   "iteration_metrics",

@@ -57,6 +57,19 @@ def make_sgd_step(config, network, search, optimizer, support):
   return sgd_step
 
 
+def draw(config, buffer, key, beta):
+  """A training batch from `buffer`: `training_batch_size` windows drawn by priority with
+  exponent `priority_alpha`, importance-weighted with exponent `beta` (`replay.sample`)."""
+  return replay.sample(
+    buffer,
+    key,
+    batch_size=config.train.training_batch_size,
+    window=window_length(config),
+    alpha=config.muzero.priority_alpha,
+    beta=beta,
+  )
+
+
 def make_update(config, network, search, optimizer, support):
   """Builds `update(params, opt_state, buffer, target_params, beta, key, lr_scale) -> (params,
   opt_state, priority, max_priority, losses)`: one SGD step on a replayed batch.
@@ -64,19 +77,11 @@ def make_update(config, network, search, optimizer, support):
   It returns the replay's new priorities rather than the whole replay, so the (large) stored
   observations are never copied.
   """
-  window = window_length(config)
   sgd_step = make_sgd_step(config, network, search, optimizer, support)
 
   def update(params, opt_state, buffer, target_params, beta, update_key, lr_scale):
     sample_key, reanalyse_key = jax.random.split(update_key)
-    drawn = replay.sample(
-      buffer,
-      sample_key,
-      batch_size=config.train.training_batch_size,
-      window=window,
-      alpha=config.muzero.priority_alpha,
-      beta=beta,
-    )
+    drawn = draw(config, buffer, sample_key, beta)
     params, opt_state, priority, aux = sgd_step(
       params, opt_state, target_params, drawn.data, drawn.weight, reanalyse_key, lr_scale
     )
