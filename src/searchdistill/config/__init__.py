@@ -5,6 +5,7 @@ presets in layers (`presets`), and the functions that make, load and check confi
 from searchdistill.config.build import (
   ConfigError,
   check_runtime,
+  check_used,
   from_dict,
   is_used,
   load_config,
@@ -27,6 +28,7 @@ __all__ = [
   "LOGGERS",
   "PRESETS",
   "check_runtime",
+  "check_used",
   "from_dict",
   "is_used",
   "load_config",

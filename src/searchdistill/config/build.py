@@ -13,7 +13,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -93,16 +93,18 @@ def is_used(key: str, algo: str, env: str) -> bool:
   return use is None or use.applies(algo, env_family(env))
 
 
+def check_used(key: str, value: Any, algos: Sequence[str], env: str) -> None:
+  """Refuses `key=value` set explicitly where no run of `algos` on `env` reads it (it would
+  be silently ignored), naming who reads it."""
+  use = USES.get(key)
+  if use is not None and not any(use.applies(algo, env_family(env)) for algo in algos):
+    runs = " or ".join(f"algo={algo}" for algo in algos)
+    raise ConfigError(f"{key}={value} is not used by {runs} on {env}; it is read by {use.who}")
+
+
 def _check_used(config: Config, explicit: Mapping[str, Any]) -> None:
-  """An explicit key the run does not read would be silently ignored: refuse it."""
-  algo, env = config.run.algo, config.run.env
-  kind = env_family(env)
   for key, value in explicit.items():
-    use = USES.get(key)
-    if use is not None and not use.applies(algo, kind):
-      raise ConfigError(
-        f"{key}={value} is not used by algo={algo} on {env}; it is read by {use.who}"
-      )
+    check_used(key, value, [config.run.algo], config.run.env)
 
 
 def _check_combinations(config: Config) -> None:
@@ -215,6 +217,7 @@ __all__ = [
   "Config",
   "ConfigError",
   "check_runtime",
+  "check_used",
   "from_dict",
   "is_used",
   "load_config",

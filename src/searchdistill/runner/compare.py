@@ -12,6 +12,7 @@ import jax
 from searchdistill.config import (
   FIELDS,
   ConfigError,
+  check_used,
   is_used,
   load_config,
   make_config,
@@ -77,9 +78,8 @@ def plan_configs(
 def _check_shared(overrides: dict, algos, env: str) -> None:
   """A shared override that none of the compared algorithms reads is an error."""
   for key, value in overrides.items():
-    if key in FIELDS and not any(is_used(key, algo, env) for algo in algos):
-      # make_config names who reads it.
-      make_config("cpu", {key: value, "algo": algos[0], "env": env})
+    if key in FIELDS:
+      check_used(key, value, algos, env)
 
 
 def check_runs(configs):
