@@ -14,6 +14,8 @@ from searchdistill.training.components import build
 from searchdistill.training.logging import read_metrics
 
 DEVICE = jax.local_devices()[:1]
+# One local Ray instance at a time: these tests share a pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def _config(**overrides):
