@@ -161,12 +161,15 @@ def _use_all_cores(configs) -> None:
 
 
 def _enable_compilation_cache() -> None:
-  """Reuses XLA compilations across processes (a search step takes 10-40 s to compile)."""
+  """Reuses XLA compilations across processes (a search step takes 10-40 s to compile),
+  unless this process chose its cache already (a program calling `main`, the tests)."""
+  import jax
+
+  if jax.config.jax_compilation_cache_dir:
+    return
   cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(
     os.path.expanduser("~"), ".cache", "searchdistill", "xla"
   )
-  import jax
-
   jax.config.update("jax_compilation_cache_dir", cache)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 

@@ -15,6 +15,8 @@ from searchdistill.runs import checkpoint as ckpt
 from searchdistill.runs.metrics import read_metrics
 
 DEVICE = jax.local_devices()[:1]
+# One local Ray instance at a time: these tests share a pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def _config(**overrides):
