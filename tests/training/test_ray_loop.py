@@ -136,5 +136,6 @@ def test_ray_config__rejects_impossible_combinations(overrides, message):
 
 
 def test_ray_config__rejects_host_side_games_before_starting_ray():
-  with pytest.raises(ConfigError, match="the Ray actors step JAX environments"):
+  message = "the Ray actors step environments written in JAX, not host-side games such as ALE/"
+  with pytest.raises(ConfigError, match=message):
     build(_config(env="ALE/Pong-v5"), DEVICE)

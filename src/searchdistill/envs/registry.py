@@ -44,6 +44,7 @@ class Family:
     network: the network family that fits (as `Capabilities.network`).
     symmetric: whether its instances may have equivalent views (`symmetric_views`); an
       environment of your own declares its own (`symmetries`).
+    example: an id of the family, for messages.
   """
 
   name: str
@@ -52,13 +53,18 @@ class Family:
   return_name: str = "episode return"
   network: str = "generic"
   symmetric: bool = False
+  example: str = ""
 
 
 _CUSTOM = Family("custom", episodic=True, stream=False, symmetric=True)
-_ATARI = Family("atari", episodic=False, stream=True, return_name="game score")
-_MPE = Family("mpe", episodic=False, stream=True, network="multi_agent")
-_MINATAR = Family("minatar", episodic=True, stream=True)
-_GYMNAX = Family("gymnax", episodic=True, stream=True)
+_ATARI = Family(
+  "atari", episodic=False, stream=True, return_name="game score", example="ALE/Breakout-v5"
+)
+_MPE = Family(
+  "mpe", episodic=False, stream=True, network="multi_agent", example="MPE_simple_spread_v3"
+)
+_MINATAR = Family("minatar", episodic=True, stream=True, example="Breakout-MinAtar")
+_GYMNAX = Family("gymnax", episodic=True, stream=True, example="CartPole-v1")
 _BINPACK = Family(
   "jumanji",
   episodic=True,
@@ -68,6 +74,8 @@ _BINPACK = Family(
   symmetric=True,
 )
 _JUMANJI = Family("jumanji", episodic=True, stream=False)
+# In the order `family` matches ids.
+_FAMILIES = (_CUSTOM, _ATARI, _MPE, _MINATAR, _GYMNAX, _BINPACK, _JUMANJI)
 
 
 def family(env_id: str) -> Family:
@@ -114,10 +122,8 @@ def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
   ALE ids (host-side), MPE ids (multi-agent); raises `EnvError` for other ids."""
   kind = family(env_id)
   if not kind.stream:
-    raise EnvError(
-      f"{env_id!r} is not a stream environment; MinAtar ids such as 'Breakout-MinAtar', "
-      "ALE ids such as 'ALE/Breakout-v5' and MPE ids such as 'MPE_simple_spread_v3' are"
-    )
+    examples = ", ".join(repr(f.example) for f in _FAMILIES if f.stream)
+    raise EnvError(f"{env_id!r} is not a stream environment; ids such as {examples} are")
   if kind is _ATARI:
     from searchdistill.envs.atari import AtariEnvironment
 

@@ -200,8 +200,8 @@ def build(config: Config, devices=None) -> Components:
       raise ConfigError(f"algo=muzero: {e}") from None
     if config.distributed.num_actors and env.capabilities.host_side:
       raise ConfigError(
-        f"num_actors={config.distributed.num_actors}: the Ray actors step JAX "
-        f"environments (MinAtar or MPE ids), not {config.run.env}"
+        f"num_actors={config.distributed.num_actors}: the Ray actors step environments "
+        f"written in JAX, not host-side games such as {config.run.env}"
       )
     optimizer = muzero_learner.make_optimizer(config)
     window = muzero_learner.window_length(config)
