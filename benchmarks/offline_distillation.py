@@ -63,8 +63,8 @@ def collect_targets(parts, params, iterations: int, seed: int):
     trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams), streams)
     chunks.append(jax.device_get(trajectory))
   trajectory = jax.tree.map(lambda *xs: np.concatenate(xs), *chunks)
-  history = distill.empty_history(env, num_streams, iterations * steps)
-  samples, _ = distill.make_samples(history, trajectory, config.train.discount)
+  history = distill.empty_history(env, num_streams=num_streams, length=iterations * steps)
+  samples, _ = distill.make_samples(history, trajectory, discount=config.train.discount)
   stream_of_sample = np.tile(np.arange(num_streams), iterations * steps)
   held_out = stream_of_sample % 8 == 7
   pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0], samples)

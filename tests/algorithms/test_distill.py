@@ -59,14 +59,16 @@ def test_collect__every_slot_searches_a_live_state_and_targets_wait_for_the_epis
   )
   batch, steps = 3, binpack.max_episode_steps
   start = jax.vmap(lambda k: streams.start(binpack, k))(jax.random.split(jax.random.key(0), batch))
-  collect = jax.jit(lambda keys, s: distill.collect(binpack, search, tiny_params, keys, s, steps))
-  history = distill.empty_history(binpack, batch, 2 * steps)
+  collect = jax.jit(
+    lambda keys, s: distill.collect(binpack, search, tiny_params, keys, s, num_steps=steps)
+  )
+  history = distill.empty_history(binpack, num_streams=batch, length=2 * steps)
   stream_state, seen = start, []
   for i in range(2):
     keys = jax.random.split(jax.random.key(10 + i), batch)
     trajectory, rollout, stream_state = collect(keys, stream_state)
     assert bool(jnp.all(trajectory.valid)), "no finished state was searched"
-    samples, history = distill.make_samples(history, trajectory, 1.0)
+    samples, history = distill.make_samples(history, trajectory, discount=1.0)
     seen.append((samples, history))
   samples, history = seen[-1]
   weight = np.asarray(samples.weight).reshape(2 * steps, batch)

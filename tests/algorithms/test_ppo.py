@@ -153,7 +153,7 @@ def test_collect__bootstraps_from_where_each_stream_stopped(binpack, tiny_networ
   start = jax.vmap(lambda k: streams.start(binpack, k))(jax.random.split(jax.random.key(0), batch))
   keys = jax.random.split(jax.random.key(1), batch)
   trajectory, rollout, end = jax.jit(
-    lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, steps)
+    lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, num_steps=steps)
   )(keys, start)
   assert bool(jnp.all(trajectory.valid))
   expected = tiny_network.apply(tiny_params, end.state.observation).value

@@ -38,14 +38,14 @@ def test_n_step_returns__match_hand_computed_values_with_an_episode_end():
     4 + g * 5 + g * g * 50,  # cut short by the stretch's end: bootstrap v(state 5)
     5 + g * 50,
   ]
-  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, 3), expected, rtol=1e-6)
+  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, n=3), expected, rtol=1e-6)
 
 
 def test_n_step_returns__one_step_is_td_target():
   from searchdistill.algorithms.targets import n_step_returns
 
   rewards, discounts, values = jnp.array([1.0, -2.0]), jnp.array([0.5, 0.0]), jnp.array([4.0, 9.0])
-  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, 1), [3.0, -2.0])
+  np.testing.assert_allclose(n_step_returns(rewards, discounts, values, n=1), [3.0, -2.0])
 
 
 def test_alive_mask__stops_after_the_first_episode_end():

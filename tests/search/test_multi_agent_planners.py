@@ -79,7 +79,7 @@ def test_joint_planner__enumerating_every_joint_action_is_exhaustive_joint_searc
   network, params, observation = setup(num_agents=num_agents, seed=3)
   mask = jnp.ones((B, num_agents, A), bool)
   key = jax.random.key(11)
-  out = plan_with(network, "joint", num_samples=None, dirichlet_fraction=0.0)(
+  out = plan_with(network, "joint", num_samples=None, dirichlet_fraction=0.0, policy_type="muzero")(
     params, key, observation, mask
   )
 

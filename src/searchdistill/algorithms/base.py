@@ -58,5 +58,5 @@ class Algorithm(NamedTuple):
 
 
 def per_step_keys(keys: chex.PRNGKey, step: chex.Array) -> chex.PRNGKey:
-  """Each episode's key for time step `step`: `[B]` keys from `[B]` episode keys."""
+  """Each stream's key for time step `step`: `[B]` keys from the `[B]` streams' keys."""
   return jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, step)

@@ -7,9 +7,10 @@ last iterations; compute Monte-Carlo returns of every step whose episode has end
 the network by cross-entropy to the weights and squared error to the returns on minibatches
 drawn from the history's finished episodes.
 
-A search target is the expensive part of an iteration (32 simulations of the true environment
-and the network per step), so the history keeps each one for `replay_iterations` iterations;
-`num_epochs` is the expected number of times each step is learned from, whatever the window.
+A search target is the expensive part of an iteration (`num_simulations` of the true
+environment and the network per step, 32 in the BinPack cpu preset), so the history keeps
+each one for `replay_iterations` iterations; `num_epochs` is the expected number of times each
+step is learned from, whatever the window.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ class Trajectory(NamedTuple):
 
 
 class Samples(NamedTuple):
-  """Flat training samples; `weight` is 1 for steps of finished episodes, else 0."""
+  """Flat training samples, `S` of them (a history's `T x B` steps).
+
+  Attributes:
+    observation: observation pytree with leaves `[S, ...]`.
+    action_mask: bool `[S, A]`.
+    policy_target: float32 `[S, A]`, the search's action weights.
+    value_target: float32 `[S]`, the Monte-Carlo return from the step.
+    weight: float32 `[S]`, 1 for steps of finished episodes, else 0.
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -59,7 +68,7 @@ class Samples(NamedTuple):
   weight: chex.Array
 
 
-def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, num_steps: int):
+def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, *, num_steps: int):
   """Advances a batch of streams by `num_steps` steps with the search as the policy.
 
   Args:
@@ -99,7 +108,7 @@ def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, num_s
   return trajectory, rollout, streams
 
 
-def empty_history(env: Environment, num_streams: int, length: int) -> Trajectory:
+def empty_history(env: Environment, *, num_streams: int, length: int) -> Trajectory:
   """A history of `length` steps of `num_streams` streams with no recorded step."""
   state = jax.eval_shape(env.reset, jax.random.key(0))
   zeros = lambda s: jnp.zeros((length, num_streams) + s.shape, s.dtype)
@@ -113,7 +122,7 @@ def empty_history(env: Environment, num_streams: int, length: int) -> Trajectory
   )
 
 
-def make_samples(history: Trajectory, trajectory: Trajectory, discount: float):
+def make_samples(history: Trajectory, trajectory: Trajectory, *, discount: float):
   """Appends the new steps to the history (dropping as many of its oldest), then gives every
   step of the history as a sample, with weight 1 where its episode has ended."""
   num_new = trajectory.reward.shape[0]
@@ -176,15 +185,17 @@ def make_algorithm(config, env: Environment, network, search) -> Algorithm:
   length = config.distill.replay_iterations * steps + env.max_episode_steps
 
   def collect_streams(params, keys, streams):
-    return collect(env, search, params, keys, streams, steps)
+    return collect(env, search, params, keys, streams, num_steps=steps)
 
   return Algorithm(
     collect=collect_streams,
     make_samples=lambda params, history, trajectory: make_samples(
-      history, trajectory, config.train.discount
+      history, trajectory, discount=config.train.discount
     ),
     loss=lambda params, samples: loss_fn(
       params, network, samples, value_loss_weight=config.train.value_loss_weight
     ),
-    init_memory=lambda: empty_history(env, config.train.rollout_batch_size, length),
+    init_memory=lambda: empty_history(
+      env, num_streams=config.train.rollout_batch_size, length=length
+    ),
   )

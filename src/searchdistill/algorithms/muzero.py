@@ -53,8 +53,8 @@ class UnrollTargets(NamedTuple):
 
   Attributes:
     observation: leaves `[K + 1, ...]`, the real observations of states s..s+K.
-    action: int32 `[K]`, the actions taken from states s..s+K-1.
-    policy: float32 `[K + 1, A]`.
+    action: int32 `[K]` (`[K, N]` for N agents), the actions taken from states s..s+K-1.
+    policy: float32 `[K + 1, A]` (`[K + 1, N, A]`), the search's action weights.
     value: float32 `[K + 1]`, n-step returns (0 for absorbing states).
     reward: float32 `[K]`, rewards of the K steps (0 from absorbing states).
     alive: bool `[K + 1]`, the state is in the episode of state s.
@@ -77,7 +77,7 @@ def unroll_targets(
   transitions = k + n
   discounts = discount * (1.0 - window.boundary[:transitions].astype(jnp.float32))
   returns = n_step_returns(
-    window.reward[:transitions], discounts, window.root_value[1 : transitions + 1], n
+    window.reward[:transitions], discounts, window.root_value[1 : transitions + 1], n=n
   )[: k + 1]
   alive = alive_mask(window.boundary[:k])
   return UnrollTargets(

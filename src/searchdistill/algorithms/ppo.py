@@ -23,8 +23,19 @@ from searchdistill.networks.heads import mask_logits
 
 
 class Trajectory(NamedTuple):
-  """Time-major steps of `B` streams (leaves `[T, B, ...]`) with what PPO needs to re-weight
-  them; `bootstrap_value` `[1, B]` is the value of the states the streams stopped in."""
+  """Time-major steps of `B` streams with what PPO needs to re-weight them.
+
+  Attributes:
+    observation: observation pytree with leaves `[T, B, ...]`.
+    action_mask: bool `[T, B, A]`.
+    action: int32 `[T, B]`, the sampled actions.
+    log_prob: float32 `[T, B]`, their log-probabilities under the behaviour policy.
+    value: float32 `[T, B]`, the value estimates (0 where not live).
+    reward: float32 `[T, B]`.
+    last: bool `[T, B]`, True where the step ended its episode.
+    valid: bool `[T, B]`, True on steps of live episodes.
+    bootstrap_value: float32 `[1, B]`, the value of the states the streams stopped in.
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -38,8 +49,19 @@ class Trajectory(NamedTuple):
 
 
 class Samples(NamedTuple):
-  """Flat samples; `advantage` is normalized over real steps; `weight` 0 marks padding;
-  `view` is None, or the same states seen as equivalent instances (see `reobserve`)."""
+  """Flat samples, `S = T x B` of them.
+
+  Attributes:
+    observation: observation pytree with leaves `[S, ...]`.
+    action_mask: bool `[S, A]`.
+    action: int32 `[S]`; log_prob, value: float32 `[S]`, as in the `Trajectory`.
+    advantage: float32 `[S]`, GAE normalized over the real steps.
+    value_target: float32 `[S]`, the return estimate: the advantage before normalization plus
+      the value (0 on padding).
+    weight: float32 `[S]`, 0 marks padding.
+    view: None, or the observations of the same states seen as equivalent instances
+      (leaves `[S, ...]`, see `reobserve`).
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -57,7 +79,7 @@ class Samples(NamedTuple):
 VIEW_REGULARIZATION = 0.1
 
 
-def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, num_steps: int):
+def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, *, num_steps: int):
   """Advances a batch of streams by `num_steps` steps, sampling from the masked policy.
 
   `keys` holds one RNG key per stream (`[B]`), so streams don't depend on batch layout.
@@ -206,7 +228,7 @@ def reobserve(samples: Samples, observation) -> Samples:
 def make_algorithm(config, env: Environment, network) -> Algorithm:
 
   def collect_streams(params, keys, streams):
-    return collect(env, network, params, keys, streams, env.max_episode_steps)
+    return collect(env, network, params, keys, streams, num_steps=env.max_episode_steps)
 
   def samples(params, memory, trajectory):
     del params  # The values were recorded while collecting.

@@ -1,6 +1,6 @@
 """Reference policies for multi-agent evaluation: uniform random and a scripted spread policy.
 
-Both take one unbatched joint observation and return one joint action (callers `vmap`).
+Both act for one unbatched joint state and return one joint action (callers `vmap`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def scripted_spread_action(
     velocity_gain: the move aims at `offset - velocity_gain x velocity`, damping overshoot.
 
   Returns:
-    int32 `[N]`, the move that best aligns with each agent's corrected offset (no-op if
-    already on it).
+    int32 `[N]`, the move that best aligns with each agent's corrected offset (no-op only
+    when that offset is exactly zero).
   """
   chex.assert_rank(observation, 2)
   num_agents = observation.shape[0]

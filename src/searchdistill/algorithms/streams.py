@@ -35,7 +35,7 @@ class Stream(NamedTuple):
   episode_length: chex.Array
 
 
-class StreamStep(NamedTuple):
+class StreamTransition(NamedTuple):
   """What one step of a stream produced.
 
   Attributes:
@@ -60,7 +60,7 @@ def start(env: Environment, key: chex.PRNGKey) -> Stream:
 
 def advance(
   env: Environment, stream: Stream, action: chex.Array, key: chex.PRNGKey
-) -> tuple[Stream, StreamStep]:
+) -> tuple[Stream, StreamTransition]:
   """Steps the episode; if it ends, the stream restarts from `env.reset(key)`.
 
   An episode also ends when its state has no valid action left (the adapter marks it done).
@@ -71,7 +71,7 @@ def advance(
   last = next_state.done
   fresh = env.reset(key)
   state = jax.tree.map(lambda a, b: jnp.where(last, a, b), fresh, next_state)
-  step = StreamStep(
+  step = StreamTransition(
     reward=reward,
     first=stream.episode_length == 0,
     last=last,

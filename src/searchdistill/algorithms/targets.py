@@ -70,7 +70,7 @@ def generalized_advantages(
 
 
 def n_step_returns(
-  rewards: chex.Array, discounts: chex.Array, bootstrap_values: chex.Array, n: int
+  rewards: chex.Array, discounts: chex.Array, bootstrap_values: chex.Array, *, n: int
 ) -> chex.Array:
   """n-step bootstrapped returns along one stretch of experience, truncated at its end.
 

@@ -3,7 +3,8 @@
 MuZero predicts values and rewards as distributions over integers on a squashed scale:
 `h(x) = sign(x) (sqrt(|x| + 1) - 1) + eps x` compresses large returns, a scalar target becomes
 a "two-hot" distribution over the support, and a prediction becomes a scalar again as
-`h^-1(E[support])`. Everything here is a pure function of one example; `vmap` to batch.
+`h^-1(E[support])`. Every function works elementwise over any leading axes (`[...]` scalars,
+`[..., num_atoms]` distributions), so batches need no `vmap`.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class ReplayState(NamedTuple):
     data: pytree of arrays `[E, C, ...]` (sharded: `[M, E, C, ...]`), the stored steps.
     priority: float32 `[E, C]` (`[M, E, C]`), sampling priority of a window starting at each
       slot.
-    max_priority: float32 scalar, the largest priority ever set (given to new steps).
+    max_priority: float32 scalar, max(1, the largest priority ever set), given to new steps.
     written: int32 scalar (`[M]`), steps written per stream so far (the next step's time
       index).
   """
@@ -119,7 +119,7 @@ def add_to_shard(state: ReplayState, shard, steps: Any) -> ReplayState:
   )
 
 
-def valid_starts(state: ReplayState, window: int) -> chex.Array:
+def valid_starts(state: ReplayState, *, window: int) -> chex.Array:
   """bool `[C]` (sharded: `[M, C]`): slots whose `window` consecutive steps are all written
   and still stored."""
   capacity = capacity_of(state)
@@ -133,7 +133,7 @@ def valid_starts(state: ReplayState, window: int) -> chex.Array:
 def sampling_probabilities(state: ReplayState, *, window: int, alpha: float) -> chex.Array:
   """float32, shaped like the priorities: the probability of each window start (0 where the
   window is unusable)."""
-  usable = jnp.expand_dims(valid_starts(state, window), -2)
+  usable = jnp.expand_dims(valid_starts(state, window=window), -2)
   scores = jnp.where(usable, jnp.power(jnp.maximum(state.priority, 1e-12), alpha), 0.0)
   return scores / jnp.maximum(jnp.sum(scores), 1e-30)
 
@@ -176,7 +176,8 @@ def _by_stream(state: ReplayState, leaf: chex.Array) -> chex.Array:
 def update_priorities(
   state: ReplayState, stream: chex.Array, slot: chex.Array, priority: chex.Array
 ) -> ReplayState:
-  """Sets the priorities of sampled windows (for example to their value errors)."""
+  """Sets the priorities of sampled windows (for example to their value errors): `stream` and
+  `slot` int32 `[B]` as in a `Sample`, `priority` float `[B]` (floored at 1e-6)."""
   priority = jnp.maximum(priority.astype(jnp.float32), 1e-6)
   updated = _by_stream(state, state.priority).at[stream, slot].set(priority)
   return state._replace(

@@ -1,4 +1,5 @@
-"""Search: Gumbel MuZero over a known model (the true environment)."""
+"""Search over the true environment (exported here), over a learned model and over
+multi-agent models (`learned_model`, `multi_agent`)."""
 
 from searchdistill.search.output import SearchOutput
 from searchdistill.search.true_model import (

@@ -5,7 +5,8 @@ so the noise a row receives depends on where that row sits in the batch. Running
 separately on each device's shard (`shard_map`, no collectives inside the search's loops) would
 then change the searches with the device count. Here the caller draws the noise (one key per
 row), and the rest is mctx's own pieces assembled exactly as `mctx.gumbel_muzero_policy` does:
-given the same noise and key, the outputs are identical (tested).
+given the same noise, and as key mctx's own search key (`jax.random.split(key)[0]`), the
+outputs are identical (tested).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _mask_invalid(logits: chex.Array, invalid_actions: chex.Array) -> chex.Array
   return jnp.where(invalid_actions, jnp.finfo(logits.dtype).min, logits)
 
 
-def gumbel_noise(keys: chex.PRNGKey, num_actions: int, scale: float) -> chex.Array:
+def gumbel_noise(keys: chex.PRNGKey, *, num_actions: int, scale: float) -> chex.Array:
   """Per-row Gumbel noise `[B, num_actions]` from per-row keys `[B]`: row i depends on keys[i]
   only, so sharding the batch does not change it."""
   return scale * jax.vmap(lambda k: jax.random.gumbel(k, (num_actions,)))(keys)

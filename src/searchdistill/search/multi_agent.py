@@ -68,7 +68,7 @@ def make_multi_agent_planner(
   num_simulations: int,
   discount: float,
   num_samples: int | None = 16,
-  policy_type: str = "muzero",
+  policy_type: str,
   dirichlet_alpha: float = 0.3,
   dirichlet_fraction: float = 0.25,
   temperature: float = 1.0,

@@ -15,9 +15,10 @@ class SearchOutput(NamedTuple):
     action: int32 `[B]`, the action to execute (valid whenever one exists); for `N` agents
       planning together, the joint action `[B, N]`.
     action_weights: float32 `[B, A]` (`[B, N, A]` per agent), the policy-improvement target:
-      softmax(prior logits + completed Q) for Gumbel search, visit counts for MuZero's own
-      policy, zero on invalid actions (all zero for a finished state).
-    root_value: float32 `[B]`, the search's value estimate at the root.
+      softmax(prior logits + completed Q) for Gumbel search, visit-count proportions for
+      MuZero's own policy, zero on invalid actions (all zero for a finished state).
+    root_value: float32 `[B]`, the search's value estimate at the root (for the independent
+      and sequential multi-agent planners, that of agent 0's search).
     tree: the batched `mctx.Tree` when requested, else None.
   """
 

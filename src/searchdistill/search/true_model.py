@@ -32,7 +32,8 @@ from searchdistill.search.output import SearchOutput
 
 
 def evaluate_states(network, params, states: EnvState):
-  """Masked prior logits and values (0 once done) for a batch of states."""
+  """For a batch of `B` states: masked prior logits float32 `[B, A]` and values float32 `[B]`
+  (0 once done)."""
   out = network.apply(params, states.observation)
   logits = mask_logits(out.logits, states.action_mask)
   return logits, jnp.where(states.done, 0.0, out.value)
@@ -79,11 +80,11 @@ def make_search(
     with use_batched_backward(batched_backward):
       output = gumbel_muzero_policy_with_noise(
         params,
-        # Consumed only by `recurrent_fn`, which ignores it: the dynamics are deterministic.
+        # For `recurrent_fn` and mctx's action selection: both deterministic here, unused.
         jax.random.fold_in(keys[0], 1),
         mctx.RootFnOutput(prior_logits=logits, value=value, embedding=states),
         recurrent_fn,
-        gumbel=gumbel_noise(keys, logits.shape[-1], gumbel_scale),
+        gumbel=gumbel_noise(keys, num_actions=logits.shape[-1], scale=gumbel_scale),
         num_simulations=num_simulations,
         invalid_actions=~states.action_mask,
         qtransform=qtransform,
@@ -117,6 +118,6 @@ def _true_recurrent_fn(env: Environment, network, discount: float):
 
 
 def greedy_action(network, params, states: EnvState) -> chex.Array:
-  """The network's most likely valid action for each of a batch of states."""
+  """The network's most likely valid action for each of a batch of states: int32 `[B]`."""
   logits, _ = evaluate_states(network, params, states)
   return jnp.argmax(logits, axis=-1).astype(jnp.int32)
