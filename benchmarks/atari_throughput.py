@@ -22,11 +22,11 @@ import argparse
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from common import filled_replay, median_seconds
+
 from searchdistill.config import make_config
-from searchdistill.training import muzero_learner
-from searchdistill.training.components import build
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.components import build
 
 AGENT_STEPS = 100_000
 
@@ -37,7 +37,7 @@ def measure(preset: str, env_id: str | None, repeats: int) -> dict:
   state = parts.init_state()
   env = parts.env
   search = jax.jit(parts.learned_search(training=True))
-  vector = env.vector(config.rollout_batch_size, seed=0, training=True)
+  vector = env.vector(config.train.rollout_batch_size, seed=0, training=True)
   observation = vector.reset()
   mask = jnp.asarray(vector.action_mask)
   actions = {}
@@ -53,25 +53,39 @@ def measure(preset: str, env_id: str | None, repeats: int) -> dict:
   emulate_s = median_seconds(emulate, repeats=repeats)
 
   buffer = filled_replay(state, env, config, np.random.default_rng(0))
-  update = jax.jit(muzero_learner.make_update(
-      config, parts.network, parts.learned_search(training=True), parts.optimizer,
-      parts.support))
-  beta = jnp.float32(config.priority_beta)
+  update = jax.jit(
+    muzero_learner.make_update(
+      config, parts.network, parts.learned_search(training=True), parts.optimizer, parts.support
+    )
+  )
+  beta = jnp.float32(config.muzero.priority_beta)
 
   def one_update():
-    jax.block_until_ready(update(state.params, state.opt_state, buffer, state.target_params,
-                                 beta, jax.random.key(1))[0])
+    jax.block_until_ready(
+      update(state.params, state.opt_state, buffer, state.target_params, beta, jax.random.key(1))[0]
+    )
 
   update_s = median_seconds(one_update, repeats=repeats)
-  games = config.rollout_batch_size
+  games = config.train.rollout_batch_size
   steps_per_s = games / (act_s + emulate_s)
-  iterations = AGENT_STEPS / (games * config.collect_steps)
-  projected = AGENT_STEPS / steps_per_s + iterations * config.updates_per_iteration * update_s
-  return dict(preset=preset, env=config.env, games=games, sims=config.num_simulations,
-              batch=config.training_batch_size, updates=config.updates_per_iteration,
-              act_ms=act_s * 1e3, emulate_ms=emulate_s * 1e3, update_ms=update_s * 1e3,
-              steps_per_s=steps_per_s, projected_h=projected / 3600,
-              learn_share=1 - AGENT_STEPS / steps_per_s / projected)
+  iterations = AGENT_STEPS / (games * config.muzero.collect_steps)
+  projected = (
+    AGENT_STEPS / steps_per_s + iterations * config.muzero.updates_per_iteration * update_s
+  )
+  return dict(
+    preset=preset,
+    env=config.run.env,
+    games=games,
+    sims=config.search.num_simulations,
+    batch=config.train.training_batch_size,
+    updates=config.muzero.updates_per_iteration,
+    act_ms=act_s * 1e3,
+    emulate_ms=emulate_s * 1e3,
+    update_ms=update_s * 1e3,
+    steps_per_s=steps_per_s,
+    projected_h=projected / 3600,
+    learn_share=1 - AGENT_STEPS / steps_per_s / projected,
+  )
 
 
 def main() -> None:
@@ -82,13 +96,17 @@ def main() -> None:
   args = parser.parse_args()
   rows = [measure(preset, args.env, args.repeats) for preset in args.presets]
   print(f"medians of {args.repeats}, one device ({jax.devices()[0].device_kind})")
-  print("| preset | env | games | sims | act ms | emulate ms | collection steps/s | batch x "
-        "updates/iter | update ms | projected 100k steps | learning share |")
+  print(
+    "| preset | env | games | sims | act ms | emulate ms | collection steps/s | batch x "
+    "updates/iter | update ms | projected 100k steps | learning share |"
+  )
   print("|---|---|---|---|---|---|---|---|---|---|---|")
   for r in rows:
-    print(f"| {r['preset']} | {r['env']} | {r['games']} | {r['sims']} | {r['act_ms']:.0f} | "
-          f"{r['emulate_ms']:.0f} | {r['steps_per_s']:.1f} | {r['batch']} x {r['updates']} | "
-          f"{r['update_ms']:.0f} | {r['projected_h']:.1f} h | {r['learn_share']:.0%} |")
+    print(
+      f"| {r['preset']} | {r['env']} | {r['games']} | {r['sims']} | {r['act_ms']:.0f} | "
+      f"{r['emulate_ms']:.0f} | {r['steps_per_s']:.1f} | {r['batch']} x {r['updates']} | "
+      f"{r['update_ms']:.0f} | {r['projected_h']:.1f} h | {r['learn_share']:.0%} |"
+    )
 
 
 if __name__ == "__main__":

@@ -23,15 +23,16 @@ def median_seconds(fn, *args, repeats: int) -> float:
 
 def filled_replay(state, env, config, rng, *, max_steps: int = 1024):
   """The state's replay with up to `max_steps` random steps per stream (only shapes matter)."""
-  e, length = config.rollout_batch_size, min(config.replay_capacity, max_steps)
+  e, length = config.train.rollout_batch_size, min(config.muzero.replay_capacity, max_steps)
   obs = rng.integers(0, 256, (e, length, *env.observation_shape), dtype=np.uint8)
   steps = muzero.Step(
-      observation=obs.astype(state.replay.data.observation.dtype),
-      action_mask=np.ones((e, length, env.num_actions), bool),
-      action=rng.integers(0, env.num_actions, (e, length)).astype(np.int32),
-      reward=rng.normal(size=(e, length)).astype(np.float32),
-      terminated=rng.random((e, length)) < 0.01,
-      boundary=rng.random((e, length)) < 0.01,
-      policy=np.full((e, length, env.num_actions), 1 / env.num_actions, np.float32),
-      root_value=rng.normal(size=(e, length)).astype(np.float32))
+    observation=obs.astype(state.replay.data.observation.dtype),
+    action_mask=np.ones((e, length, env.num_actions), bool),
+    action=rng.integers(0, env.num_actions, (e, length)).astype(np.int32),
+    reward=rng.normal(size=(e, length)).astype(np.float32),
+    terminated=rng.random((e, length)) < 0.01,
+    boundary=rng.random((e, length)) < 0.01,
+    policy=np.full((e, length, env.num_actions), 1 / env.num_actions, np.float32),
+    root_value=rng.normal(size=(e, length)).astype(np.float32),
+  )
   return replay.add(state.replay, steps)

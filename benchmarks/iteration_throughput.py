@@ -25,10 +25,12 @@ import time
 def child(algo: str, iterations: int, warmup: int, overrides: list[str]) -> None:
   import jax
 
-  from searchdistill.config import make_config, parse_overrides
-  from searchdistill.training.components import build
+  from searchdistill.config import is_used, make_config, parse_overrides
+  from searchdistill.loop.components import build
 
-  config = make_config("cpu", {**parse_overrides(overrides), "algo": algo})
+  # Overrides go to the algorithms that read them (num_simulations: not PPO).
+  own = {k: v for k, v in parse_overrides(overrides).items() if is_used(k, algo, "BinPack-v2")}
+  config = make_config("cpu", {**own, "algo": algo})
   parts = build(config)
   state = parts.place(parts.init_state())
   iteration = parts.iteration()
@@ -39,14 +41,26 @@ def child(algo: str, iterations: int, warmup: int, overrides: list[str]) -> None
     steps = float(jax.device_get(metrics["rollout/env_steps"]))
     if i >= warmup:
       rates.append(steps / (time.perf_counter() - start))
-  print(json.dumps({"devices": parts.parallel.num_devices,
-                    "median": statistics.median(rates), "rates": rates}))
+  print(
+    json.dumps(
+      {"devices": parts.parallel.num_devices, "median": statistics.median(rates), "rates": rates}
+    )
+  )
 
 
 def run_child(algo: str, devices: int, args) -> dict:
   env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
-  command = [sys.executable, __file__, "--child", algo, "--iterations", str(args.iterations),
-             "--warmup", str(args.warmup), *args.overrides]
+  command = [
+    sys.executable,
+    __file__,
+    "--child",
+    algo,
+    "--iterations",
+    str(args.iterations),
+    "--warmup",
+    str(args.warmup),
+    *args.overrides,
+  ]
   result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
   return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -54,8 +68,12 @@ def run_child(algo: str, devices: int, args) -> dict:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--algos", nargs="+", default=["distill", "ppo"])
-  parser.add_argument("--devices", type=int, default=os.cpu_count() or 1,
-                      help="the many-device setting (default: one per core)")
+  parser.add_argument(
+    "--devices",
+    type=int,
+    default=os.cpu_count() or 1,
+    help="the many-device setting (default: one per core)",
+  )
   parser.add_argument("--iterations", type=int, default=6)
   parser.add_argument("--warmup", type=int, default=2)
   parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -70,8 +88,11 @@ def main() -> None:
   for algo in args.algos:
     one = run_child(algo, 1, args)
     many = run_child(algo, args.devices, args)
-    print(f"| {algo} | {one['median']:.0f} | {many['median']:.0f} | "
-          f"{many['median'] / one['median']:.2f}x |", flush=True)
+    print(
+      f"| {algo} | {one['median']:.0f} | {many['median']:.0f} | "
+      f"{many['median'] / one['median']:.2f}x |",
+      flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ Loads a trained distill run, freezes its network as the teacher (the training se
 true environment, as in the run), collects `--iterations` iterations of search targets from
 `rollout_batch_size` streams, keeps one stream in eight as a validation set, then trains the
 run's network (`--init run`) or a freshly initialized one (`--init fresh`) on the other
-streams' targets for `--epochs` epochs with the run's loss and Adam at a constant learning rate. After every epoch
-it prints the KL from the targets to the network on both sets and the greedy utilization on
-the held-out evaluation instances.
+streams' targets for `--epochs` epochs with the run's loss and Adam at a constant learning
+rate. After every epoch it prints the KL from the targets to the network on both sets and the
+greedy utilization on the held-out evaluation instances.
 
 If more epochs on the same targets raise greedy well above the run's figure, the online loop
 under-trains its student; if the validation KL stops falling while the training KL falls, the
@@ -37,39 +37,44 @@ import optax
 
 from searchdistill.algorithms import distill
 from searchdistill.algorithms import streams as streams_lib
-from searchdistill.config import make_config, parse_overrides
+from searchdistill.config import override, parse_overrides
+from searchdistill.loop.evaluation import (
+  eval_keys,
+  make_episode_evaluator,
+  make_policy,
+  summarize,
+)
 from searchdistill.networks import make_network
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.evaluation import eval_keys, make_evaluator, summarize
+from searchdistill.runner.evaluate import load_trained
 
 
 def collect_targets(parts, params, iterations: int, seed: int):
   """`(samples, validation)`: flat distill `Samples` of finished episodes, split by stream."""
   config, env = parts.config, parts.env
   algorithm = parts.algorithm()
-  num_streams, steps = config.rollout_batch_size, env.max_episode_steps
+  num_streams, steps = config.train.rollout_batch_size, env.max_episode_steps
   keys = jax.random.split(jax.random.key(seed), iterations + 1)
   streams = jax.jit(jax.vmap(lambda k: streams_lib.start(env, k)))(
-      jax.random.split(keys[0], num_streams))
+    jax.random.split(keys[0], num_streams)
+  )
   collect = jax.jit(algorithm.collect)
   chunks = []
   for i in range(iterations):
-    trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams),
-                                     streams)
+    trajectory, _, streams = collect(params, jax.random.split(keys[i + 1], num_streams), streams)
     chunks.append(jax.device_get(trajectory))
   trajectory = jax.tree.map(lambda *xs: np.concatenate(xs), *chunks)
-  history = distill.empty_history(env, num_streams, iterations * steps)
-  samples, _ = distill.make_samples(history, trajectory, config.discount)
+  history = distill.empty_history(env, num_streams=num_streams, length=iterations * steps)
+  samples, _ = distill.make_samples(history, trajectory, discount=config.train.discount)
   stream_of_sample = np.tile(np.arange(num_streams), iterations * steps)
   held_out = stream_of_sample % 8 == 7
-  pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0],
-                                   samples)
+  pick = lambda mask: jax.tree.map(lambda x: x[mask][np.asarray(samples.weight)[mask] > 0], samples)
   return pick(~held_out), pick(held_out)
 
 
 def make_epoch(parts, network, optimizer, batch_size: int):
   loss = lambda params, batch: distill.loss_fn(
-      params, network, batch, value_loss_weight=parts.config.value_loss_weight)
+    params, network, batch, value_loss_weight=parts.config.train.value_loss_weight
+  )
 
   @jax.jit
   def epoch(params, opt_state, samples, key):
@@ -95,11 +100,12 @@ def make_epoch(parts, network, optimizer, batch_size: int):
     """Mean KL over all samples, in chunks (one pass over 25k would hold GBs of attention)."""
     total, count = 0.0, 0.0
     for begin in range(0, samples.weight.shape[0], chunk_size):
-      chunk = jax.tree.map(lambda x: x[begin:begin + chunk_size], samples)
+      chunk = jax.tree.map(lambda x: x[begin : begin + chunk_size], samples)
       if chunk.weight.shape[0] < chunk_size:  # Pad so that one compiled shape serves all.
         pad = chunk_size - chunk.weight.shape[0]
-        chunk = jax.tree.map(lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:],
-                                                                   x.dtype)]), chunk)
+        chunk = jax.tree.map(
+          lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]), chunk
+        )
       chunk_total, chunk_count = kl_sums(params, chunk)
       total, count = total + float(chunk_total), count + float(chunk_count)
     return total / max(count, 1.0)
@@ -137,34 +143,43 @@ def main() -> None:
   parser.add_argument("--batch-size", type=int, default=None)
   parser.add_argument("--seed", type=int, default=1)
   parser.add_argument("--targets", help="file of collected targets, reused when it exists")
-  parser.add_argument("--student", nargs="*", default=[], metavar="key=value",
-                      help="network settings of a fresh student (implies --init fresh)")
+  parser.add_argument(
+    "--student",
+    nargs="*",
+    default=[],
+    metavar="key=value",
+    help="network settings of a fresh student (implies --init fresh)",
+  )
   parser.add_argument("--eval-episodes", type=int, default=256)
   args = parser.parse_args()
   parts, state, _ = load_trained(args.run)
   teacher = state.params
   samples, validation = targets(parts, teacher, args)
-  print(f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation "
-        f"targets")
-  config = make_config("cpu", {**parts.config.to_dict(), **parse_overrides(args.student)})
+  print(f"{samples.weight.shape[0]} training and {validation.weight.shape[0]} validation targets")
+  config = override(parts.config, parse_overrides(args.student))
   network, params = parts.network, teacher
   if args.init == "fresh" or args.student:
     network = make_network(config, parts.env)
     example = jax.tree.map(lambda x: x[:1], samples.observation)
     params = network.init(jax.random.key(args.seed), example)
   # Constant learning rate: the question is what more updates on fixed targets can reach.
-  optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                          optax.adam(args.learning_rate or config.learning_rate))
+  optimizer = optax.chain(
+    optax.clip_by_global_norm(config.train.max_grad_norm),
+    optax.adam(args.learning_rate or config.train.learning_rate),
+  )
   opt_state = optimizer.init(params)
-  epoch, kl = make_epoch(parts, network, optimizer,
-                         args.batch_size or config.training_batch_size)
-  greedy = make_evaluator(parts.env, network, num_simulations=0, config=config)
+  epoch, kl = make_epoch(
+    parts, network, optimizer, args.batch_size or config.train.training_batch_size
+  )
+  policy = make_policy(parts.env, network, num_simulations=0, config=config)
+  greedy = make_episode_evaluator(parts.env, policy, max_steps=parts.env.max_episode_steps)
   keys = eval_keys(args.eval_episodes)
   report = lambda e, seconds: print(
-      f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
-      f"{float(kl(params, validation)):.3f}  greedy "
-      f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}  ({seconds:.0f} s)",
-      flush=True)
+    f"epoch {e}: train KL {float(kl(params, samples)):.3f}  validation KL "
+    f"{float(kl(params, validation)):.3f}  greedy "
+    f"{summarize(jax.device_get(greedy(params, keys)))['mean']:.4f}  ({seconds:.0f} s)",
+    flush=True,
+  )
   report(0, 0.0)
   for e in range(1, args.epochs + 1):
     start = time.perf_counter()

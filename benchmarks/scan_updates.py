@@ -13,14 +13,15 @@ AdamW) of a preset, in one process on the same filled replay, and prints medians
 from __future__ import annotations
 
 import argparse
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from common import filled_replay, median_seconds
+
 from searchdistill.config import make_config, parse_overrides
-from searchdistill.training import muzero_learner
-from searchdistill.training.components import build
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.components import build
 
 
 def main() -> None:
@@ -39,10 +40,14 @@ def main() -> None:
   state = components.init_state()
   buffer = filled_replay(state, components.env, config, np.random.default_rng(0))
   update = muzero_learner.make_update(
-      config, components.network, components.learned_search(training=True),
-      components.optimizer, components.support)
+    config,
+    components.network,
+    components.learned_search(training=True),
+    components.optimizer,
+    components.support,
+  )
   keys = jax.random.split(jax.random.key(1), args.updates)
-  beta = jnp.float32(config.priority_beta)
+  beta = jnp.float32(config.muzero.priority_beta)
 
   jitted = jax.jit(update)
 
@@ -55,9 +60,9 @@ def main() -> None:
   def scanned(params, opt_state):
     def body(carry, key):
       params, opt_state = carry
-      params, opt_state, *_ = update(params, opt_state, buffer, state.target_params, beta,
-                                     key)
+      params, opt_state, *_ = update(params, opt_state, buffer, state.target_params, beta, key, 1.0)
       return (params, opt_state), None
+
     return jax.lax.scan(body, (params, opt_state), keys)[0]
 
   def scan_loop(params, opt_state):
@@ -65,9 +70,11 @@ def main() -> None:
 
   host = median_seconds(host_loop, state.params, state.opt_state, repeats=args.repeats)
   scan = median_seconds(scan_loop, state.params, state.opt_state, repeats=args.repeats)
-  print(f"preset={args.preset} env={config.env} torso={config.model_torso} "
-        f"batch={config.training_batch_size} updates={args.updates} "
-        f"repeats={args.repeats} (medians)")
+  print(
+    f"preset={args.preset} env={config.run.env} torso={config.network.model_torso} "
+    f"batch={config.train.training_batch_size} updates={args.updates} "
+    f"repeats={args.repeats} (medians)"
+  )
   print(f"host loop of jitted update : {host:8.3f} s  ({host / args.updates * 1e3:.0f} ms/update)")
   print(f"lax.scan of updates        : {scan:8.3f} s  ({scan / args.updates * 1e3:.0f} ms/update)")
   print(f"scan / host loop           : {scan / host:8.2f}x")

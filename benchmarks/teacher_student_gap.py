@@ -21,9 +21,9 @@ import jax
 import jax.numpy as jnp
 
 from searchdistill.algorithms.base import per_step_keys
+from searchdistill.loop.evaluation import eval_keys, summarize
+from searchdistill.runner.evaluate import load_trained
 from searchdistill.search import evaluate_states, greedy_action, make_search
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.evaluation import eval_keys, summarize
 
 STATS = ("agree", "kl", "target_entropy", "network_entropy")
 
@@ -49,16 +49,23 @@ def play(env, choose, params, keys):
 
     zeros = {k: jnp.float32(0.0) for k in STATS}
     (_, returns, totals), live = jax.lax.scan(
-        act, (states, jnp.zeros(keys.shape[0]), zeros), jnp.arange(env.max_episode_steps))
+      act, (states, jnp.zeros(keys.shape[0]), zeros), jnp.arange(env.max_episode_steps)
+    )
     return returns, {k: v / jnp.sum(live) for k, v in totals.items()}
 
   return run(params, keys)
 
 
 def searched(env, network, simulations, value_scale, considered, use_target_argmax):
-  search = make_search(env, network, num_simulations=simulations,
-                       max_num_considered_actions=considered, gumbel_scale=0.0, discount=1.0,
-                       value_scale=value_scale)
+  search = make_search(
+    env,
+    network,
+    num_simulations=simulations,
+    max_num_considered_actions=considered,
+    gumbel_scale=0.0,
+    discount=1.0,
+    value_scale=value_scale,
+  )
 
   def choose(params, states, keys):
     out = search(params, keys, states)
@@ -67,9 +74,11 @@ def searched(env, network, simulations, value_scale, considered, use_target_argm
     target = out.action_weights
     cross_entropy = -jnp.sum(jnp.where(target > 0, target * log_policy, 0.0), -1)
     stats = dict(
-        agree=(jnp.argmax(target, -1) == jnp.argmax(logits, -1)).astype(jnp.float32),
-        kl=cross_entropy - entropy(target), target_entropy=entropy(target),
-        network_entropy=entropy(jnp.exp(log_policy)))
+      agree=(jnp.argmax(target, -1) == jnp.argmax(logits, -1)).astype(jnp.float32),
+      kl=cross_entropy - entropy(target),
+      target_entropy=entropy(target),
+      network_entropy=entropy(jnp.exp(log_policy)),
+    )
     action = jnp.argmax(target, -1).astype(jnp.int32) if use_target_argmax else out.action
     return action, stats
 
@@ -80,30 +89,41 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("run", help="a run directory or checkpoint")
   parser.add_argument("--episodes", type=int, default=128)
-  parser.add_argument("--settings", nargs="+", default=["32:0.1:16"],
-                      metavar="SIMULATIONS:VALUE_SCALE:CONSIDERED")
+  parser.add_argument(
+    "--settings", nargs="+", default=["32:0.1:16"], metavar="SIMULATIONS:VALUE_SCALE:CONSIDERED"
+  )
   args = parser.parse_args()
   parts, state, _ = load_trained(args.run)
   env, network, params = parts.env, parts.network, state.params
   keys = eval_keys(args.episodes)
 
-  returns, _ = play(env, lambda p, s, k: (greedy_action(network, p, s),
-                                          {name: jnp.zeros(s.done.shape) for name in STATS}),
-                    params, keys)
+  returns, _ = play(
+    env,
+    lambda p, s, k: (
+      greedy_action(network, p, s),
+      {name: jnp.zeros(s.done.shape) for name in STATS},
+    ),
+    params,
+    keys,
+  )
   print(f"greedy: {summarize(returns)['mean']:.4f}")
-  print("| sims | value scale | considered | acting with | return | agree | kl | H(target) "
-        "| H(net) |")
+  print(
+    "| sims | value scale | considered | acting with | return | agree | kl | H(target) | H(net) |"
+  )
   print("|---|---|---|---|---|---|---|---|---|")
   for setting in args.settings:
     sims, scale, considered = setting.split(":")
     for use_target in (False, True):
       choose = searched(env, network, int(sims), float(scale), int(considered), use_target)
       returns, stats = play(env, choose, params, keys)
-      print(f"| {sims} | {scale} | {considered} | "
-            f"{'target argmax' if use_target else 'search action'} | "
-            f"{summarize(returns)['mean']:.4f} | {float(stats['agree']):.3f} | "
-            f"{float(stats['kl']):.3f} | {float(stats['target_entropy']):.3f} | "
-            f"{float(stats['network_entropy']):.3f} |", flush=True)
+      print(
+        f"| {sims} | {scale} | {considered} | "
+        f"{'target argmax' if use_target else 'search action'} | "
+        f"{summarize(returns)['mean']:.4f} | {float(stats['agree']):.3f} | "
+        f"{float(stats['kl']):.3f} | {float(stats['target_entropy']):.3f} | "
+        f"{float(stats['network_entropy']):.3f} |",
+        flush=True,
+      )
 
 
 if __name__ == "__main__":

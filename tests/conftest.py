@@ -1,16 +1,25 @@
 """Shared test setup: two host devices, a persistent compilation cache and tiny shared pieces.
 
 The suite runs in-process on two forced CPU devices so data parallelism is exercised on every
-run (CLI tests start child processes with one device; see helpers.child_env).
+run. CLI tests run in this process (`tests.helpers.cli`); the few that need a process of
+their own (kills, signals) start children with one device (`tests.helpers.child_env`).
+
+pytest-xdist runs the tests in one worker per core (`-n auto --dist loadgroup` in
+pyproject.toml; `-n 0` runs them here). The runs tests read are the golden runs
+(`tests/golden`), each trained once per worker: the tests of one run share a group.
 """
 
 import os
+
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                             + " --xla_force_host_platform_device_count=2").strip()
+  os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+  ).strip()
 # Outside the repository, so compiled programs are never committed.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"))
+os.environ.setdefault(
+  "JAX_COMPILATION_CACHE_DIR",
+  os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"),
+)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -22,12 +31,14 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 @pytest.fixture(scope="session")
 def binpack():
   from searchdistill.envs import make_environment
+
   return make_environment("BinPack-v2")
 
 
 @pytest.fixture(scope="session")
 def tiny_network():
   from searchdistill.networks import BinPackNetwork
+
   return BinPackNetwork(num_layers=1, num_heads=1, key_size=4, mlp_ratio=1)
 
 
@@ -35,3 +46,19 @@ def tiny_network():
 def tiny_params(binpack, tiny_network):
   state = binpack.reset(jax.random.key(0))
   return tiny_network.init(jax.random.key(1), jax.tree.map(lambda x: x[None], state.observation))
+
+
+@pytest.fixture(scope="session")
+def golden_run(tmp_path_factory):
+  """`golden_run(name)`: the directory of golden run `name` (tests/golden), trained on first
+  use in this process. Read it; copy it to change it."""
+  from tests import golden
+
+  trained = {}
+
+  def get(name):
+    if name not in trained:
+      trained[name] = golden.train_run(name, tmp_path_factory.mktemp("golden") / name)
+    return trained[name]
+
+  return get

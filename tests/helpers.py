@@ -1,8 +1,12 @@
-"""Running the CLI in a separate process, as a user would."""
+"""Running the CLI: in this process (compiled programs shared, no start-up), or in a child
+process where the process boundary is what a test is about (kills, signals)."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+from typing import NamedTuple
 
 
 def child_env():
@@ -13,13 +17,40 @@ def child_env():
   return {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
 
 
-def cli(*args, check=True, timeout=900):
-  result = subprocess.run([sys.executable, "-m", "searchdistill.cli", *map(str, args)],
-                          capture_output=True, text=True, env=child_env(), timeout=timeout)
-  if check and result.returncode != 0:
+class CliResult(NamedTuple):
+  returncode: int
+  stdout: str
+  stderr: str
+
+
+def cli(*args, check=True) -> CliResult:
+  """`searchdistill ARGS` run in this process, with its exit code and printed output."""
+  from searchdistill.cli import main
+
+  stdout, stderr = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    try:
+      code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's own errors
+      code = e.code
+  result = CliResult(code, stdout.getvalue(), stderr.getvalue())
+  if check and code != 0:
     raise AssertionError(result.stderr[-3000:])
   return result
 
+
+def cli_process(*args, check=True, timeout=900):
+  """`searchdistill ARGS` in a child process with one device, as a user would start it."""
+  result = subprocess.run(
+    [sys.executable, "-m", "searchdistill.cli", *map(str, args)],
+    capture_output=True,
+    text=True,
+    env=child_env(),
+    timeout=timeout,
+  )
+  if check and result.returncode != 0:
+    raise AssertionError(result.stderr[-3000:])
+  return result
 
 
 def assert_step_compiles_once(env, num_steps=3):

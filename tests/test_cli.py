@@ -3,22 +3,29 @@
 import json
 import shutil
 
+import jax
 import pytest
 
 from searchdistill.cli import main
+from tests import golden
 from tests.helpers import cli
 
 
-@pytest.mark.parametrize("argv, message", [
+@pytest.mark.parametrize(
+  "argv, message",
+  [
     (["train", "num_simulation=4"], "unknown config key 'num_simulation'; did you mean"),
     (["train", "--num-simulations", "x"], "invalid int value"),
     (["train", "learning_rate=abc"], "learning_rate must be of type float"),
     (["train", "--preset", "tiny", "--env", "BinPak-v2"], "unknown environment id 'BinPak-v2'"),
-    (["train", "--preset", "atari-cpu", "--algo", "ppo"],
-     "preset 'atari-cpu' is for algo=muzero, not ppo"),
+    (
+      ["train", "--preset", "atari-cpu", "--algo", "ppo"],
+      "preset 'atari-cpu' is for algo=muzero, not ppo",
+    ),
     (["train", "--num-simulations", "4", "num_simulations=8"], "given twice"),
     (["eval", "no/such/run"], "no/such/run: no such run or checkpoint"),
-])
+  ],
+)
 def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
   out = tmp_path / "run"
   if argv[0] == "train":
@@ -35,32 +42,42 @@ def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
 
 
 _cli = cli
+DISTILL_RUN = "distill_binpack"  # three iterations of the tiny preset, run by this CLI
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-  out = tmp_path_factory.mktemp("cli") / "run"
-  _cli("train", "--preset", "tiny", "--out", str(out), "--no-progress")
-  return out
+@pytest.fixture
+def tiny_run(golden_run):
+  return golden_run(DISTILL_RUN)
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__tiny_run_writes_config_metrics_and_checkpoints(tiny_run):
-  lines = [json.loads(l) for l in (tiny_run / "metrics.jsonl").read_text().splitlines()]
-  assert [l["iteration"] for l in lines] == [1, 2]
-  assert lines[0]["devices"] == 1 and "devices" not in lines[1]
-  for key in ("wall_seconds", "env_steps", "decisions_per_second", "rollout/avg_return",
-              "train/policy_loss", "train/value_loss", "eval/greedy/mean", "eval/search/mean"):
+  lines = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+  assert [line["iteration"] for line in lines] == [1, 2, 3]
+  assert lines[0]["devices"] == jax.device_count() and "devices" not in lines[1]
+  for key in (
+    "wall_seconds",
+    "env_steps",
+    "decisions_per_second",
+    "rollout/avg_return",
+    "train/policy_loss",
+    "train/value_loss",
+    "eval/greedy/mean",
+    "eval/search/mean",
+  ):
     assert key in lines[-1]
   assert "rollout_batch_size: 4" in (tiny_run / "config.yaml").read_text()
-  assert (tiny_run / "checkpoints" / "2").is_dir()
+  assert (tiny_run / "checkpoints" / "3").is_dir()
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__eval_loads_the_checkpoint(tiny_run):
   result = json.loads(_cli("eval", str(tiny_run), "--episodes", "4", "--json").stdout)
-  assert result["episodes"] == 4 and result["iteration"] == 2
+  assert result["episodes"] == 4 and result["iteration"] == 3
   assert 0.0 < result["mean"] <= 1.0 and result["stderr"] >= 0.0
 
 
+@golden.uses(DISTILL_RUN)
 def test_cli__existing_run_is_not_overwritten(tiny_run):
   before = (tiny_run / "metrics.jsonl").read_text()
   result = _cli("train", "--preset", "tiny", "--out", str(tiny_run), check=False)
@@ -70,8 +87,21 @@ def test_cli__existing_run_is_not_overwritten(tiny_run):
 
 def test_cli__compare_writes_a_report_and_curves(tmp_path, capsys):
   out = tmp_path / "compare"
-  result = cli("compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0",
-               "--algos", "distill", "ppo", "--out", out, "--no-progress")
+  result = cli(
+    "compare",
+    "--preset",
+    "tiny",
+    "--minutes",
+    "0.05",
+    "--seeds",
+    "0",
+    "--algos",
+    "distill",
+    "ppo",
+    "--out",
+    out,
+    "--no-progress",
+  )
   report = (out / "report.md").read_text()
   assert "| distill (2 sims) | 1 |" in report and "| ppo | 1 |" in report
   assert (out / "curves.png").stat().st_size > 1000
@@ -84,8 +114,18 @@ def test_cli__compare_writes_a_report_and_curves(tmp_path, capsys):
     shutil.rmtree(out / run / "best", ignore_errors=True)
     before[run] = (out / run / "metrics.jsonl").read_text()
   (out / "report.md").unlink()
-  args = ["compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0", "--out", str(out),
-          "--no-progress"]
+  args = [
+    "compare",
+    "--preset",
+    "tiny",
+    "--minutes",
+    "0.05",
+    "--seeds",
+    "0",
+    "--out",
+    str(out),
+    "--no-progress",
+  ]
   assert main(args + ["--algos", "distill", "ppo"]) == 0
   assert (out / "report.md").read_text() == report
   assert {run: (out / run / "metrics.jsonl").read_text() for run in before} == before
@@ -99,9 +139,26 @@ def test_cli__compare_writes_a_report_and_curves(tmp_path, capsys):
 
 def test_cli__compare_runs_variants_against_the_reference_policies(tmp_path):
   out = tmp_path / "planners"
-  cli("compare", "--preset", "tiny", "--minutes", "0.05", "--seeds", "0", "--algos", "muzero",
-      "--env", "MPE_simple_spread_v3", "--variants", "planner=independent",
-      "planner=joint,num_joint_samples=4", "--out", out, "--no-progress", "eval_batch_size=4")
+  cli(
+    "compare",
+    "--preset",
+    "tiny",
+    "--minutes",
+    "0.05",
+    "--seeds",
+    "0",
+    "--algos",
+    "muzero",
+    "--env",
+    "MPE_simple_spread_v3",
+    "--variants",
+    "planner=independent",
+    "planner=joint,num_joint_samples=4",
+    "--out",
+    out,
+    "--no-progress",
+    "eval_batch_size=2",  # as in the golden MPE runs
+  )
   report = (out / "report.md").read_text()
   assert "| muzero_planner-independent | 1 |" in report
   assert "| muzero_planner-joint_num_joint_samples-4 | 1 |" in report
@@ -110,8 +167,18 @@ def test_cli__compare_runs_variants_against_the_reference_policies(tmp_path):
 
 
 def test_cli__compare_rejects_a_bad_variant_before_training(tmp_path):
-  result = _cli("compare", "--preset", "tiny", "--algos", "muzero", "--out",
-                str(tmp_path / "x"), "--variants", "planer=joint", check=False)
+  result = _cli(
+    "compare",
+    "--preset",
+    "tiny",
+    "--algos",
+    "muzero",
+    "--out",
+    str(tmp_path / "x"),
+    "--variants",
+    "planer=joint",
+    check=False,
+  )
   assert result.returncode == 2 and "unknown config key 'planer'" in result.stderr
   assert not (tmp_path / "x").exists()
 
@@ -121,8 +188,9 @@ def test_use_all_cores__one_device_per_core_unless_the_user_set_xla_flags(monkey
 
   from searchdistill.cli import _use_all_cores
   from searchdistill.config import make_config
+
   monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
-  tiny = make_config("tiny")   # Batches of 4, 16 and 4 split over at most 4 devices.
+  tiny = make_config("tiny")  # Batches of 4, 16 and 4 split over at most 4 devices.
   monkeypatch.delenv("XLA_FLAGS", raising=False)
   _use_all_cores([make_config("cpu", {"algo": "ppo"}), tiny])
   assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=4"

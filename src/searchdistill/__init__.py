@@ -9,18 +9,18 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Config": "searchdistill.config",
-    "ConfigError": "searchdistill.config",
-    "make_config": "searchdistill.config",
-    "make_environment": "searchdistill.envs",
-    "EnvState": "searchdistill.envs",
-    "BinPackNetwork": "searchdistill.networks",
-    "MLPNetwork": "searchdistill.networks",
-    "make_search": "searchdistill.search",
-    "SearchOutput": "searchdistill.search",
-    "monte_carlo_returns": "searchdistill.algorithms",
-    "train": "searchdistill.training",
-    "CheckpointError": "searchdistill.training",
+  "Config": "searchdistill.config",
+  "ConfigError": "searchdistill.config",
+  "make_config": "searchdistill.config",
+  "make_environment": "searchdistill.envs",
+  "EnvState": "searchdistill.envs",
+  "BinPackNetwork": "searchdistill.networks",
+  "MLPNetwork": "searchdistill.networks",
+  "make_search": "searchdistill.search",
+  "SearchOutput": "searchdistill.search",
+  "monte_carlo_returns": "searchdistill.algorithms",
+  "train": "searchdistill.runner",
+  "CheckpointError": "searchdistill.runs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,16 +10,17 @@ from searchdistill.networks import MLPNetwork
 def test_generalized_advantages__matches_hand_computed_with_an_episode_end():
   rewards = jnp.array([1.0, 0.0, 2.0, 5.0])
   values = jnp.array([0.5, 0.4, 0.3, 9.0])
-  valid = jnp.array([True, True, True, False])   # The episode ends after step 2.
+  valid = jnp.array([True, True, True, False])  # The episode ends after step 2.
   gamma, lam = 0.9, 0.8
-  d2 = 2.0 + gamma * 0.0 - 0.3                    # No value after the last real step.
+  d2 = 2.0 + gamma * 0.0 - 0.3  # No value after the last real step.
   d1 = 0.0 + gamma * 0.3 - 0.4
   d0 = 1.0 + gamma * 0.4 - 0.5
   a2 = d2
   a1 = d1 + gamma * lam * a2
   a0 = d0 + gamma * lam * a1
-  np.testing.assert_allclose(generalized_advantages(rewards, values, valid, gamma, lam),
-                             [a0, a1, a2, 0.0], rtol=1e-6)
+  np.testing.assert_allclose(
+    generalized_advantages(rewards, values, valid, gamma, lam), [a0, a1, a2, 0.0], rtol=1e-6
+  )
 
 
 def test_generalized_advantages__lambda_one_gives_return_minus_value():
@@ -27,8 +28,11 @@ def test_generalized_advantages__lambda_one_gives_return_minus_value():
   values = jnp.array([0.1, 0.6, 0.05])
   valid = jnp.ones(3, bool)
   returns = np.array([0.6, 0.4, 0.1])
-  np.testing.assert_allclose(generalized_advantages(rewards, values, valid, 1.0, 1.0),
-                             returns - np.asarray(values), rtol=1e-6)
+  np.testing.assert_allclose(
+    generalized_advantages(rewards, values, valid, 1.0, 1.0),
+    returns - np.asarray(values),
+    rtol=1e-6,
+  )
 
 
 def test_normalize__ignores_padded_steps():
@@ -49,9 +53,16 @@ def bandit_setup():
   log_policy = jax.nn.log_softmax(jnp.where(mask, out.logits, -1e30))
   action = jnp.array([0, 1, 3, 0, 1])
   log_prob = jnp.take_along_axis(log_policy, action[:, None], -1)[:, 0]
-  samples = ppo.Samples(observation, mask, action, log_prob, out.value,
-                        advantage=jnp.array([1.0, -1.0, 0.5, 2.0, 0.0]),
-                        value_target=out.value + 0.1, weight=jnp.array([1.0, 1, 1, 1, 0]))
+  samples = ppo.Samples(
+    observation,
+    mask,
+    action,
+    log_prob,
+    out.value,
+    advantage=jnp.array([1.0, -1.0, 0.5, 2.0, 0.0]),
+    value_target=out.value + 0.1,
+    weight=jnp.array([1.0, 1, 1, 1, 0]),
+  )
   return network, params, samples, log_policy
 
 
@@ -66,17 +77,20 @@ def test_ppo_loss__terms_at_the_behaviour_policy(bandit_setup):
   total, aux = _loss(network, params, samples)
   real = np.asarray(samples.weight) > 0
   # Ratio 1: the surrogate is the mean advantage over real steps; KL and clipping are zero.
-  np.testing.assert_allclose(aux["policy_loss"], -np.mean(np.asarray(samples.advantage)[real]),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    aux["policy_loss"], -np.mean(np.asarray(samples.advantage)[real]), rtol=1e-5
+  )
   np.testing.assert_allclose(aux["approx_kl"], 0.0, atol=1e-6)
   assert float(aux["clip_fraction"]) == 0.0
-  np.testing.assert_allclose(aux["value_loss"], 0.5 * 0.1 ** 2, rtol=1e-4)
+  np.testing.assert_allclose(aux["value_loss"], 0.5 * 0.1**2, rtol=1e-4)
   policy = np.exp(np.asarray(log_policy))
-  entropy = -np.sum(np.where(np.asarray(samples.action_mask), policy * np.asarray(log_policy), 0),
-                    -1)
+  entropy = -np.sum(
+    np.where(np.asarray(samples.action_mask), policy * np.asarray(log_policy), 0), -1
+  )
   np.testing.assert_allclose(aux["entropy"], entropy[real].mean(), rtol=1e-5)
   np.testing.assert_allclose(
-      total, aux["policy_loss"] + 0.5 * aux["value_loss"] - 0.01 * aux["entropy"], rtol=1e-5)
+    total, aux["policy_loss"] + 0.5 * aux["value_loss"] - 0.01 * aux["entropy"], rtol=1e-5
+  )
 
 
 def test_ppo_loss__ratio_is_clipped(bandit_setup):
@@ -95,7 +109,7 @@ def test_ppo_loss__value_is_clipped(bandit_setup):
   # Old values far below: the clipped prediction is old + 0.2, farther from the target.
   moved = samples._replace(value=samples.value - 1.0, value_target=samples.value + 0.5)
   _, aux = _loss(network, params, moved)
-  unclipped = 0.5 ** 2
+  unclipped = 0.5**2
   clipped = (samples.value - 1.0 + 0.2 - samples.value - 0.5) ** 2
   expected = 0.5 * np.maximum(unclipped, np.asarray(clipped))[:4].mean()
   np.testing.assert_allclose(aux["value_loss"], expected, rtol=1e-5)
@@ -103,19 +117,26 @@ def test_ppo_loss__value_is_clipped(bandit_setup):
 
 def test_ppo_training__beats_the_untrained_policy_on_binpack():
   from searchdistill.config import make_config
-  from searchdistill.training.components import build
-  from searchdistill.training.evaluation import eval_keys, make_evaluator
-  from searchdistill.training.learner import make_iteration
+  from searchdistill.loop.components import build
+  from searchdistill.loop.evaluation import eval_keys
+  from searchdistill.loop.learner import make_iteration
 
-  config = make_config("tiny", {"algo": "ppo", "rollout_batch_size": 32,
-                                "training_batch_size": 64, "num_epochs": 4,
-                                "learning_rate": 1e-3, "transformer_num_heads": 2,
-                                "transformer_key_size": 8})
+  config = make_config(
+    "tiny",
+    {
+      "algo": "ppo",
+      "rollout_batch_size": 32,
+      "training_batch_size": 64,
+      "num_epochs": 4,
+      "learning_rate": 1e-3,
+      "transformer_num_heads": 2,
+      "transformer_key_size": 8,
+    },
+  )
   parts = build(config)
   state = parts.place(parts.init_state())
-  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
-                             parts.parallel)
-  evaluate = make_evaluator(parts.env, parts.network, num_simulations=0, config=config)
+  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer, parts.parallel)
+  evaluate = parts.evaluator(0)
   keys = eval_keys(64)
   untrained = float(np.mean(evaluate(state.params, keys)))
   for _ in range(12):
@@ -127,11 +148,13 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
 
 def test_collect__bootstraps_from_where_each_stream_stopped(binpack, tiny_network, tiny_params):
   from searchdistill.algorithms import streams
-  batch, steps = 3, 7   # Seven steps: every stream stops in the middle of an episode.
+
+  batch, steps = 3, 7  # Seven steps: every stream stops in the middle of an episode.
   start = jax.vmap(lambda k: streams.start(binpack, k))(jax.random.split(jax.random.key(0), batch))
   keys = jax.random.split(jax.random.key(1), batch)
   trajectory, rollout, end = jax.jit(
-      lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, steps))(keys, start)
+    lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, num_steps=steps)
+  )(keys, start)
   assert bool(jnp.all(trajectory.valid))
   expected = tiny_network.apply(tiny_params, end.state.observation).value
   np.testing.assert_allclose(trajectory.bootstrap_value[0], expected, rtol=1e-5)
@@ -172,8 +195,10 @@ def test_ppo_loss__view_terms_pull_only_the_view(bandit_setup):
   plain_total, _ = _loss(network, params, samples)
   assert float(aux["view_policy_kl"]) > 0 and float(aux["view_value_error"]) > 0
   np.testing.assert_allclose(
-      total - plain_total,
-      ppo.VIEW_REGULARIZATION * (aux["view_policy_kl"] + aux["view_value_error"]), rtol=1e-4)
+    total - plain_total,
+    ppo.VIEW_REGULARIZATION * (aux["view_policy_kl"] + aux["view_value_error"]),
+    rtol=1e-4,
+  )
   # The regularizer's gradient is the gradient of the view side alone: with the original
   # side's outputs held fixed, the same terms computed by hand give the same gradient.
   fixed = jax.lax.stop_gradient(network.apply(params, samples.observation))
@@ -183,14 +208,14 @@ def test_ppo_loss__view_terms_pull_only_the_view(bandit_setup):
   def by_hand(p):
     out = network.apply(p, view)
     log_view = jax.nn.log_softmax(jnp.where(mask, out.logits, -1e30))
-    kl = jnp.sum(jnp.where(mask, jnp.exp(fixed_log_policy) * (fixed_log_policy - log_view), 0),
-                 -1)
+    kl = jnp.sum(jnp.where(mask, jnp.exp(fixed_log_policy) * (fixed_log_policy - log_view), 0), -1)
     weight = samples.weight
     mean = lambda x: jnp.sum(weight * x) / jnp.sum(weight)
     return ppo.VIEW_REGULARIZATION * (mean(kl) + mean(jnp.square(out.value - fixed.value)))
 
-  regularizer_grad = jax.grad(lambda p: _loss(network, p, viewed)[0]
-                              - _loss(network, p, samples)[0])(params)
+  regularizer_grad = jax.grad(
+    lambda p: _loss(network, p, viewed)[0] - _loss(network, p, samples)[0]
+  )(params)
   expected_grad = jax.grad(by_hand)(params)
   for got, want in zip(jax.tree.leaves(regularizer_grad), jax.tree.leaves(expected_grad)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

@@ -24,7 +24,7 @@ def play(env, *, seed, training, steps, actions):
 
 
 def test_atari_environment__protocol_shapes(breakout):
-  assert breakout.host_side and breakout.num_actions == 4
+  assert breakout.capabilities.host_side and breakout.num_actions == 4
   assert breakout.observation_shape == (96, 96, 4)
   assert breakout.max_episode_steps == 27_000
   rgb = make_stream_environment("ALE/Breakout-v5", atari_color="rgb")
@@ -49,7 +49,7 @@ def test_atari_vector__life_loss_ends_bootstrapping_only_in_training(breakout):
   _, test = play(breakout, seed=0, training=False, steps=400, actions=actions)
   train_terminal = np.array([r.terminated[0] for r in train])
   assert train_terminal.any(), "losing a life should be terminal in training"
-  assert not any(r.game_over[0] for r in train[:int(np.argmax(train_terminal)) + 1])
+  assert not any(r.game_over[0] for r in train[: int(np.argmax(train_terminal)) + 1])
   first_over = next((t for t, r in enumerate(test) if r.game_over[0]), len(test))
   assert not any(r.terminated[0] for r in test[:first_over])
 
@@ -74,10 +74,13 @@ def test_atari_vector__wrong_number_of_actions(breakout):
     vector.step(np.array([0, 1, 2]))
 
 
-@pytest.mark.parametrize("env_id, message", [
+@pytest.mark.parametrize(
+  "env_id, message",
+  [
     ("ALE/Breakot-v5", "unknown Atari game 'Breakot'"),
     ("ALE/Breakout", "not an ALE id"),
-])
+  ],
+)
 def test_make_stream_environment__bad_atari_id(env_id, message):
   with pytest.raises(EnvError, match=message):
     make_stream_environment(env_id)
@@ -92,6 +95,7 @@ def test_human_normalized__anchors():
 def test_atari_vector__fire_reset_keeps_a_constant_policy_from_stalling():
   # Breakout only serves the ball on FIRE: without fire_reset a NOOP-only game never ends.
   from searchdistill.envs.atari import AtariEnvironment
+
   noop = [np.array([0])]
   for fire_reset, should_end in ((True, True), (False, False)):
     env = AtariEnvironment("ALE/Breakout-v5", fire_reset=fire_reset)

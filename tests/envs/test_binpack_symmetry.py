@@ -14,8 +14,9 @@ def _permute_space(space, permutation):
   low = [space.x1, space.y1, space.z1]
   high = [space.x2, space.y2, space.z2]
   p = [int(i) for i in permutation]
-  return type(space)(x1=low[p[0]], x2=high[p[0]], y1=low[p[1]], y2=high[p[1]],
-                     z1=low[p[2]], z2=high[p[2]])
+  return type(space)(
+    x1=low[p[0]], x2=high[p[0]], y1=low[p[1]], y2=high[p[1]], z1=low[p[2]], z2=high[p[2]]
+  )
 
 
 def _permute_state(inner, permutation):
@@ -24,18 +25,19 @@ def _permute_state(inner, permutation):
   items = [inner.items.x_len, inner.items.y_len, inner.items.z_len]
   location = [inner.items_location.x, inner.items_location.y, inner.items_location.z]
   return inner.replace(
-      container=_permute_space(inner.container, permutation),
-      ems=_permute_space(inner.ems, permutation),
-      items=type(inner.items)(x_len=items[p[0]], y_len=items[p[1]], z_len=items[p[2]]),
-      items_location=type(inner.items_location)(x=location[p[0]], y=location[p[1]],
-                                                z=location[p[2]]))
+    container=_permute_space(inner.container, permutation),
+    ems=_permute_space(inner.ems, permutation),
+    items=type(inner.items)(x_len=items[p[0]], y_len=items[p[1]], z_len=items[p[2]]),
+    items_location=type(inner.items_location)(x=location[p[0]], y=location[p[1]], z=location[p[2]]),
+  )
 
 
 def _ems_rows(observation):
   """The valid EMSs as a sorted set of rows (the order of equal-volume EMSs may differ)."""
   ems = observation.ems
-  rows = np.stack([np.asarray(getattr(ems, c)) for c in ("x1", "x2", "y1", "y2", "z1", "z2")],
-                  axis=-1)[np.asarray(observation.ems_mask)]
+  rows = np.stack(
+    [np.asarray(getattr(ems, c)) for c in ("x1", "x2", "y1", "y2", "z1", "z2")], axis=-1
+  )[np.asarray(observation.ems_mask)]
   return rows[np.lexsort(rows.T[::-1])]
 
 
@@ -73,10 +75,15 @@ def test_permute_axes__a_permuted_instance_plays_out_as_the_permuted_original(bi
       wanted = _ems_rows(permute_axes(timestep.observation, permutation))
       assert np.allclose(wanted, _ems_rows(twin_observation), atol=1e-6)
       target = permute_axes(timestep.observation, permutation).ems
-      target_row = np.array([np.asarray(getattr(target, c))[ems_slot]
-                             for c in ("x1", "x2", "y1", "y2", "z1", "z2")])
-      twin_rows = np.stack([np.asarray(getattr(twin_observation.ems, c))
-                            for c in ("x1", "x2", "y1", "y2", "z1", "z2")], axis=-1)
+      target_row = np.array(
+        [np.asarray(getattr(target, c))[ems_slot] for c in ("x1", "x2", "y1", "y2", "z1", "z2")]
+      )
+      twin_rows = np.stack(
+        [
+          np.asarray(getattr(twin_observation.ems, c)) for c in ("x1", "x2", "y1", "y2", "z1", "z2")
+        ],
+        axis=-1,
+      )
       twin_slot = int(np.argmin(np.abs(twin_rows - target_row).sum(-1)))
       assert np.asarray(twin_observation.action_mask)[twin_slot, item]
       state, timestep = step(state, jnp.array([ems_slot, item]))
@@ -88,15 +95,17 @@ def test_permute_axes__a_permuted_instance_plays_out_as_the_permuted_original(bi
 
 def test_random_view__draws_every_permutation_and_keeps_the_action_mask(binpack):
   observation = binpack.reset(jax.random.key(5)).observation
-  views = jax.vmap(random_view, in_axes=(None, 0))(observation,
-                                                    jax.random.split(jax.random.key(0), 64))
-  first_item = lambda items, i=(): tuple(np.asarray([items.x_len[i + (0,)],
-                                                     items.y_len[i + (0,)],
-                                                     items.z_len[i + (0,)]]).round(6))
+  views = jax.vmap(random_view, in_axes=(None, 0))(
+    observation, jax.random.split(jax.random.key(0), 64)
+  )
+  first_item = lambda items, i=(): tuple(
+    np.asarray([items.x_len[i + (0,)], items.y_len[i + (0,)], items.z_len[i + (0,)]]).round(6)
+  )
   drawn = {first_item(views.items, (i,)) for i in range(64)}
   assert drawn == set(itertools.permutations(first_item(observation.items)))
-  np.testing.assert_array_equal(views.action_mask, np.broadcast_to(
-      observation.action_mask, views.action_mask.shape))
+  np.testing.assert_array_equal(
+    views.action_mask, np.broadcast_to(observation.action_mask, views.action_mask.shape)
+  )
 
 
 def test_binpack_environment__declares_its_symmetries(binpack):

@@ -56,7 +56,7 @@ def test_episodic_step__frozen_after_the_episode_ends(breakout):
   assert dones.any(), "a constant policy should lose the ball within 300 steps"
   first_done = int(np.argmax(dones))
   assert dones[first_done:].all()
-  assert (rewards[first_done + 1:] == 0).all()
+  assert (rewards[first_done + 1 :] == 0).all()
   assert not bool(jnp.any(state.action_mask))
   next_state, reward = breakout.step(state, jnp.int32(1))
   assert float(reward) == 0.0

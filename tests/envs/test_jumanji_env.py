@@ -19,8 +19,9 @@ def test_make_environment__unknown_id_suggests_the_closest():
 def test_binpack__flat_actions_and_mask(binpack):
   assert binpack.num_actions == 800 and binpack.max_episode_steps == 20
   state = binpack.reset(jax.random.key(0))
-  np.testing.assert_array_equal(state.action_mask,
-                                np.asarray(state.observation.action_mask).reshape(-1))
+  np.testing.assert_array_equal(
+    state.action_mask, np.asarray(state.observation.action_mask).reshape(-1)
+  )
 
 
 def test_step__invalid_action_is_not_forwarded(binpack):
@@ -42,14 +43,16 @@ def test_fast_binpack__matches_jumanji_on_random_episodes():
 
       def step(carry, k):
         state, _ = carry
-        logits = jnp.where(state.action_mask.reshape(32, -1),
-                           jax.random.gumbel(k, (32, 800)), -jnp.inf)
+        logits = jnp.where(
+          state.action_mask.reshape(32, -1), jax.random.gumbel(k, (32, 800)), -jnp.inf
+        )
         flat = jnp.argmax(logits, -1)
         action = jnp.stack([flat // 20, flat % 20], -1)
         state, timestep = jax.vmap(env.step)(state, action)
         return (state, timestep), (timestep.reward, state.ems_mask)
 
       return jax.lax.scan(step, (state, timestep), jax.random.split(key, 20))
+
     return run(original), run(fast)
 
   with warnings.catch_warnings():

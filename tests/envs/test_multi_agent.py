@@ -6,8 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from searchdistill.algorithms.reference_policies import (
-    random_joint_action, scripted_spread_action)
+from searchdistill.algorithms.reference_policies import random_joint_action, scripted_spread_action
 from searchdistill.envs import EnvError
 from searchdistill.envs.multi_agent import JaxMARLEnvironment
 
@@ -64,9 +63,9 @@ def test_jaxmarl_environment__observations_end_with_the_elapsed_fraction(spread)
     state, _ = spread.step(state, jnp.zeros(3, jnp.int32), jax.random.key(t))
     elapsed.append(np.asarray(state.observation[:, -1]))
   elapsed = np.stack(elapsed)
-  np.testing.assert_allclose(elapsed[:, 0], elapsed[:, 2])           # the same for every agent
+  np.testing.assert_allclose(elapsed[:, 0], elapsed[:, 2])  # the same for every agent
   np.testing.assert_allclose(elapsed[:26, 0], np.arange(26) / 25, rtol=1e-6)
-  assert elapsed[26, 0] == 0.0                       # the next episode starts from the beginning
+  assert elapsed[26, 0] == 0.0  # the next episode starts from the beginning
 
 
 def test_jaxmarl_environment__episode_ends_by_truncation_at_the_limit(spread):
@@ -84,8 +83,7 @@ def test_jaxmarl_environment__bad_ids():
 
 def test_reference_policies__scripted_beats_random_and_actions_are_valid(spread):
   random_returns, (_, _, random_actions) = play(spread, random_policy, jax.random.key(1), 64)
-  scripted_returns, (_, _, scripted_actions) = play(spread, scripted_policy,
-                                                    jax.random.key(1), 64)
+  scripted_returns, (_, _, scripted_actions) = play(spread, scripted_policy, jax.random.key(1), 64)
   for actions in (random_actions, scripted_actions):
     assert int(actions.min()) >= 0 and int(actions.max()) < spread.num_actions
   random_mean, scripted_mean = float(random_returns.mean()), float(scripted_returns.mean())
@@ -95,7 +93,8 @@ def test_reference_policies__scripted_beats_random_and_actions_are_valid(spread)
 
 def test_random_joint_action__respects_the_mask():
   mask = jnp.array([[False, True, False], [True, False, False]])
-  actions = jax.vmap(lambda k: random_joint_action(k, mask))(jax.random.split(
-      jax.random.key(0), 100))
+  actions = jax.vmap(lambda k: random_joint_action(k, mask))(
+    jax.random.split(jax.random.key(0), 100)
+  )
   np.testing.assert_array_equal(np.unique(np.asarray(actions[:, 0])), [1])
   np.testing.assert_array_equal(np.unique(np.asarray(actions[:, 1])), [0])

@@ -34,28 +34,52 @@ def test_binpack_network__ignores_padded_ems_tokens(binpack, norm):
   assert np.any(padded), "the test needs instances with padded EMS slots"
   noise = lambda x: jnp.where(padded, x + 0.37, x)
   ems = observation.ems
-  changed = observation._replace(ems=type(ems)(
-      **{name: noise(getattr(ems, name)) for name in ("x1", "x2", "y1", "y2", "z1", "z2")}))
+  changed = observation._replace(
+    ems=type(ems)(
+      **{name: noise(getattr(ems, name)) for name in ("x1", "x2", "y1", "y2", "z1", "z2")}
+    )
+  )
   before, after = network.apply(params, observation), network.apply(params, changed)
   np.testing.assert_allclose(after.value, before.value, rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(np.where(action_mask, after.logits, 0.0),
-                             np.where(action_mask, before.logits, 0.0), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+    np.where(action_mask, after.logits, 0.0),
+    np.where(action_mask, before.logits, 0.0),
+    rtol=1e-5,
+    atol=1e-5,
+  )
 
 
-@pytest.mark.parametrize("norm, self_block, cross_block, final_norms", [
+@pytest.mark.parametrize(
+  "norm, self_block, cross_block, final_norms",
+  [
     # Post-norm: a norm after each of the two residual sums (the parameters of the original
     # network, so its checkpoints and runs stay as they were).
-    ("post", ["Dense_0", "Dense_1", "LayerNorm_0", "LayerNorm_1",
-              "MultiHeadDotProductAttention_0"], None, False),
+    (
+      "post",
+      ["Dense_0", "Dense_1", "LayerNorm_0", "LayerNorm_1", "MultiHeadDotProductAttention_0"],
+      None,
+      False,
+    ),
     # Pre-norm: a norm on each sublayer's input (queries and keys apart in cross-attention),
     # and one final norm per token stream.
-    ("pre", ["Dense_0", "Dense_1", "LayerNorm_0", "LayerNorm_1",
-             "MultiHeadDotProductAttention_0"],
-     ["Dense_0", "Dense_1", "LayerNorm_0", "LayerNorm_1", "LayerNorm_2",
-      "MultiHeadDotProductAttention_0"], True),
-])
-def test_binpack_network__parameters_of_each_norm_placement(binpack, norm, self_block,
-                                                             cross_block, final_norms):
+    (
+      "pre",
+      ["Dense_0", "Dense_1", "LayerNorm_0", "LayerNorm_1", "MultiHeadDotProductAttention_0"],
+      [
+        "Dense_0",
+        "Dense_1",
+        "LayerNorm_0",
+        "LayerNorm_1",
+        "LayerNorm_2",
+        "MultiHeadDotProductAttention_0",
+      ],
+      True,
+    ),
+  ],
+)
+def test_binpack_network__parameters_of_each_norm_placement(
+  binpack, norm, self_block, cross_block, final_norms
+):
   network = BinPackNetwork(num_layers=1, num_heads=1, key_size=4, mlp_ratio=1, norm=norm)
   observation, _ = _batch(binpack, size=1)
   params = network.init(jax.random.key(0), observation)["params"]

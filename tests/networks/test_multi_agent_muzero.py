@@ -13,8 +13,9 @@ B, N, D, A, ATOMS = 4, 3, 18, 5, 11
 
 @pytest.fixture(scope="module")
 def model():
-  network = MultiAgentMuZeroNetwork(num_actions=A, num_atoms=ATOMS, width=16, num_heads=2,
-                                    num_blocks=1, projection_size=8)
+  network = MultiAgentMuZeroNetwork(
+    num_actions=A, num_atoms=ATOMS, width=16, num_heads=2, num_blocks=1, projection_size=8
+  )
   observation = jax.random.normal(jax.random.key(0), (B, N, D))
   actions = jax.random.randint(jax.random.key(1), (B, N), 0, A)
   params = network.init(jax.random.key(2), observation, actions)
@@ -58,8 +59,7 @@ def test_multi_agent_model__permutation_equivariant(model):
   base = outputs(model, observation, actions)
   permuted = outputs(model, observation[:, order], actions[:, order])
   np.testing.assert_allclose(permuted[1], base[1][:, order], atol=1e-5)
-  np.testing.assert_allclose(permuted[3].policy_logits, base[3].policy_logits[:, order],
-                             atol=1e-5)
-  np.testing.assert_allclose(permuted[2], base[2], atol=1e-5)             # team reward
+  np.testing.assert_allclose(permuted[3].policy_logits, base[3].policy_logits[:, order], atol=1e-5)
+  np.testing.assert_allclose(permuted[2], base[2], atol=1e-5)  # team reward
   np.testing.assert_allclose(permuted[3].value_logits, base[3].value_logits, atol=1e-5)
-  np.testing.assert_allclose(permuted[4], base[4], atol=1e-5)             # projection
+  np.testing.assert_allclose(permuted[4], base[4], atol=1e-5)  # projection

@@ -1,4 +1,3 @@
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ def test_squash__is_odd_and_matches_the_formula():
 
 
 def test_to_two_hot__puts_the_mass_on_the_two_neighbouring_atoms():
-  support = vt.Support(low=-2.0, high=2.0, num_atoms=5)   # atoms -2, -1, 0, 1, 2
+  support = vt.Support(low=-2.0, high=2.0, num_atoms=5)  # atoms -2, -1, 0, 1, 2
   probs = vt.to_two_hot(jnp.array(-1.25), support)
   np.testing.assert_allclose(probs, [0.25, 0.75, 0.0, 0.0, 0.0], atol=1e-6)
   np.testing.assert_allclose(vt.to_two_hot(jnp.array(2.0), support), [0, 0, 0, 0, 1], atol=1e-6)

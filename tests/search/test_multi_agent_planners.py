@@ -17,17 +17,27 @@ SUPPORT = Support.symmetric(5)
 
 
 def setup(num_agents, seed=0):
-  network = MultiAgentMuZeroNetwork(num_actions=A, num_atoms=SUPPORT.num_atoms, width=8,
-                                    num_heads=1, num_blocks=1, projection_size=4)
+  network = MultiAgentMuZeroNetwork(
+    num_actions=A,
+    num_atoms=SUPPORT.num_atoms,
+    width=8,
+    num_heads=1,
+    num_blocks=1,
+    projection_size=4,
+  )
   observation = jax.random.normal(jax.random.key(seed), (B, num_agents, D))
-  params = network.init(jax.random.key(seed + 1), observation,
-                        jnp.zeros((B, num_agents), jnp.int32))
+  params = network.init(
+    jax.random.key(seed + 1), observation, jnp.zeros((B, num_agents), jnp.int32)
+  )
   return network, params, observation
 
 
 def plan_with(network, planner, **kwargs):
-  return jax.jit(make_multi_agent_planner(network, SUPPORT, planner=planner,
-                                          num_simulations=8, discount=0.99, **kwargs))
+  return jax.jit(
+    make_multi_agent_planner(
+      network, SUPPORT, planner=planner, num_simulations=8, discount=0.99, **kwargs
+    )
+  )
 
 
 @pytest.mark.parametrize("policy_type", ["muzero", "gumbel"])
@@ -43,9 +53,9 @@ def test_planner__every_agent_action_is_valid(planner, policy_type):
   plan = plan_with(network, planner, num_samples=6, policy_type=policy_type)
   for seed in range(3):
     out = plan(params, jax.random.key(seed), observation, jnp.asarray(mask))
-    chosen = np.take_along_axis(mask, np.asarray(out.joint_action)[..., None], -1)[..., 0]
-    assert chosen.all(), (planner, out.joint_action)
-    np.testing.assert_allclose(np.sum(out.policy_targets, axis=-1), 1.0, rtol=1e-5)
+    chosen = np.take_along_axis(mask, np.asarray(out.action)[..., None], -1)[..., 0]
+    assert chosen.all(), (planner, out.action)
+    np.testing.assert_allclose(np.sum(out.action_weights, axis=-1), 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("policy_type", ["muzero", "gumbel"])
@@ -54,11 +64,13 @@ def test_sequential_and_independent__coincide_with_one_agent(policy_type):
   mask = jnp.ones((B, 1, A), bool)
   key = jax.random.key(7)
   independent = plan_with(network, "independent", policy_type=policy_type)(
-      params, key, observation, mask)
+    params, key, observation, mask
+  )
   sequential = plan_with(network, "sequential", policy_type=policy_type)(
-      params, key, observation, mask)
-  np.testing.assert_array_equal(independent.joint_action, sequential.joint_action)
-  np.testing.assert_allclose(independent.policy_targets, sequential.policy_targets, atol=1e-6)
+    params, key, observation, mask
+  )
+  np.testing.assert_array_equal(independent.action, sequential.action)
+  np.testing.assert_allclose(independent.action_weights, sequential.action_weights, atol=1e-6)
   np.testing.assert_allclose(independent.root_value, sequential.root_value, atol=1e-6)
 
 
@@ -67,8 +79,9 @@ def test_joint_planner__enumerating_every_joint_action_is_exhaustive_joint_searc
   network, params, observation = setup(num_agents=num_agents, seed=3)
   mask = jnp.ones((B, num_agents, A), bool)
   key = jax.random.key(11)
-  out = plan_with(network, "joint", num_samples=None, dirichlet_fraction=0.0)(
-      params, key, observation, mask)
+  out = plan_with(network, "joint", num_samples=None, dirichlet_fraction=0.0, policy_type="muzero")(
+    params, key, observation, mask
+  )
 
   # Reference: a flat search over the A^N joint actions, index = a_0 * A + a_1.
   joint_of = jnp.array(list(itertools.product(range(A), repeat=num_agents)))
@@ -78,24 +91,27 @@ def test_joint_planner__enumerating_every_joint_action_is_exhaustive_joint_searc
     return log_p[:, 0, :, None] + log_p[:, 1, None, :]
 
   def recurrent_fn(params, rng, action, latent):
-    next_latent, reward_logits = network.apply(params, latent, joint_of[action],
-                                               method="dynamics")
+    next_latent, reward_logits = network.apply(params, latent, joint_of[action], method="dynamics")
     prediction = network.apply(params, next_latent, method="predict")
     return mctx.RecurrentFnOutput(
-        reward=logits_to_scalar(reward_logits, SUPPORT),
-        discount=jnp.full((action.shape[0],), 0.99),
-        prior_logits=prior(prediction.policy_logits).reshape(B, -1),
-        value=logits_to_scalar(prediction.value_logits, SUPPORT)), next_latent
+      reward=logits_to_scalar(reward_logits, SUPPORT),
+      discount=jnp.full((action.shape[0],), 0.99),
+      prior_logits=prior(prediction.policy_logits).reshape(B, -1),
+      value=logits_to_scalar(prediction.value_logits, SUPPORT),
+    ), next_latent
 
   latent = network.apply(params, observation, method="represent")
   prediction = network.apply(params, latent, method="predict")
-  root = mctx.RootFnOutput(prior_logits=prior(prediction.policy_logits).reshape(B, -1),
-                           value=logits_to_scalar(prediction.value_logits, SUPPORT),
-                           embedding=latent)
+  root = mctx.RootFnOutput(
+    prior_logits=prior(prediction.policy_logits).reshape(B, -1),
+    value=logits_to_scalar(prediction.value_logits, SUPPORT),
+    embedding=latent,
+  )
   _, search_key = jax.random.split(key)
-  reference = mctx.muzero_policy(params, search_key, root, recurrent_fn, num_simulations=8,
-                                 dirichlet_fraction=0.0)
-  np.testing.assert_array_equal(out.joint_action, joint_of[reference.action])
+  reference = mctx.muzero_policy(
+    params, search_key, root, recurrent_fn, num_simulations=8, dirichlet_fraction=0.0
+  )
+  np.testing.assert_array_equal(out.action, joint_of[reference.action])
   weights = np.asarray(reference.action_weights).reshape(B, A, A)
-  np.testing.assert_allclose(out.policy_targets[:, 0], weights.sum(2), atol=1e-5)
-  np.testing.assert_allclose(out.policy_targets[:, 1], weights.sum(1), atol=1e-5)
+  np.testing.assert_allclose(out.action_weights[:, 0], weights.sum(2), atol=1e-5)
+  np.testing.assert_allclose(out.action_weights[:, 1], weights.sum(1), atol=1e-5)

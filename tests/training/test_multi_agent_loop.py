@@ -2,29 +2,71 @@
 
 import jax
 import numpy as np
+import optax
 import pytest
 
-from searchdistill.config import make_config
-from searchdistill.training.components import build
+from searchdistill import replay
+from searchdistill.loop import muzero_learner
+from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.metrics import read_metrics
+from tests import golden
 
 DEVICE = jax.local_devices()[:1]
 
 
-@pytest.mark.parametrize("planner", ["independent", "sequential", "joint"])
-def test_multi_agent_iteration__collects_learns_and_evaluates(planner):
-  config = make_config("tiny", {"algo": "muzero", "env": "MPE_simple_spread_v3",
-                                "planner": planner, "num_joint_samples": 4,
-                                "eval_batch_size": 2})
-  parts = build(config, DEVICE)
-  iteration, state = parts.iteration(), parts.init_state()
-  for _ in range(3):
-    state, metrics = iteration(state)
+@pytest.mark.parametrize(
+  "planner",
+  [
+    pytest.param(planner, marks=golden.uses(f"muzero_mpe_{planner}"))
+    for planner in ("independent", "sequential", "joint")
+  ],
+)
+def test_multi_agent_run__collects_learns_and_evaluates(planner, golden_run):
+  # The golden run: three iterations of the tiny preset with this planner.
+  run_dir = golden_run(f"muzero_mpe_{planner}")
+  config = golden.config(f"muzero_mpe_{planner}")
+  parts, state, _ = load_trained(run_dir, DEVICE)
   num_agents, num_actions = 3, 5
   assert state.replay.data.action.shape[-1] == num_agents
   assert state.replay.data.policy.shape[-2:] == (num_agents, num_actions)
-  assert float(metrics["train/sgd_steps"]) == config.updates_per_iteration
-  assert np.isfinite(float(metrics["train/policy_loss"]))
-  stored = np.asarray(state.replay.data.policy[:, :int(state.replay.written)])
+  last = read_metrics(run_dir)[-1]
+  assert last["train/sgd_steps"] == config.muzero.updates_per_iteration
+  assert np.isfinite(last["train/policy_loss"])
+  stored = np.asarray(state.replay.data.policy[:, : int(state.replay.written)])
   np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
   returns = parts.evaluator(2)(state.params, jax.random.split(jax.random.key(0), 2))
   assert returns.shape == (2,) and bool(np.all(np.asarray(returns) < 0))  # MPE pays distances
+  # What the planner stored is learnable: repeated updates on one replayed batch lower the
+  # objective on it (policy toward the planner's targets, value and reward toward the returns).
+  losses = _objective_over_repeated_updates(config, parts, state, num_updates=8)
+  assert losses[-1] < 0.9 * losses[0], losses
+
+
+def _objective_over_repeated_updates(config, parts, state, num_updates):
+  drawn = replay.sample(
+    state.replay,
+    jax.random.key(1),
+    batch_size=config.train.training_batch_size,
+    window=muzero_learner.window_length(config),
+    alpha=config.muzero.priority_alpha,
+    beta=1.0,
+  )
+  # A fresh optimizer at a fixed rate: the run's schedule has already decayed.
+  optimizer = optax.adam(1e-2)
+  sgd_step = jax.jit(
+    muzero_learner.make_sgd_step(
+      config, parts.network, parts.learned_search(training=True), optimizer, parts.support
+    )
+  )
+  params, opt_state, objective = state.params, optimizer.init(state.params), []
+  for _ in range(num_updates):
+    params, opt_state, _, aux = sgd_step(
+      params, opt_state, state.target_params, drawn.data, drawn.weight, jax.random.key(2)
+    )
+    objective.append(
+      float(aux["policy_loss"])
+      + config.train.value_loss_weight * float(aux["value_loss"])
+      + float(aux["reward_loss"])
+      + config.muzero.consistency_weight * float(aux["consistency_loss"])
+    )
+  return objective

@@ -1,22 +1,38 @@
 """The Ray actor-learner: two actors on a local Ray instance, checkpoints, resume, shutdown."""
 
+import time
+
 import jax
 import numpy as np
 import pytest
+import ray
 
 from searchdistill.config import ConfigError, make_config
-from searchdistill.training import checkpoint as ckpt
-from searchdistill.training import train
-from searchdistill.training.components import build
-from searchdistill.training.logging import read_metrics
+from searchdistill.distributed import ray_iteration
+from searchdistill.loop.components import build
+from searchdistill.runner import train
+from searchdistill.runs import checkpoint as ckpt
+from searchdistill.runs.metrics import read_metrics
 
 DEVICE = jax.local_devices()[:1]
+# One local Ray instance at a time: these tests share a pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def _config(**overrides):
-  return make_config("tiny", {"algo": "muzero", "env": "MPE_simple_spread_v3",
-                              "num_actors": 2, "broadcast_every": 1, "max_num_iters": 3,
-                              "eval_every": 0, "checkpoint_every": 2, **overrides})
+  return make_config(
+    "tiny",
+    {
+      "algo": "muzero",
+      "env": "MPE_simple_spread_v3",
+      "num_actors": 2,
+      "broadcast_every": 1,
+      "max_num_iters": 3,
+      "eval_every": 0,
+      "checkpoint_every": 2,
+      **overrides,
+    },
+  )
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +43,59 @@ def ray_run(tmp_path_factory):
 
 
 def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
-  import ray
   out, summary = ray_run
   assert summary["iteration"] == 3
   records = read_metrics(out)
   assert [r["iteration"] for r in records] == [1, 2, 3]
   config = _config()
   for record in records:
-    assert record["train/sgd_steps"] == config.updates_per_iteration
+    assert record["train/sgd_steps"] == config.muzero.updates_per_iteration
     assert np.isfinite(record["train/policy_loss"])
   assert records[-1]["env_steps"] > 0
-  assert not ray.is_initialized()   # the run started Ray, so it stopped it too
+  assert not ray.is_initialized()  # the run started Ray, so it stopped it too
+
+
+def test_ray_learner__reports_what_each_actor_did(ray_run):
+  _, summary = ray_run
+  reports = summary["actors"]
+  assert sorted(r["index"] for r in reports) == [0, 1]
+  assert sum(r["blocks"] for r in reports) > 0
+  assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
+
+
+def _wait_until(condition, timeout=300.0):
+  deadline = time.monotonic() + timeout
+  while not condition():
+    assert time.monotonic() < deadline, "timed out"
+    time.sleep(0.1)
+
+
+def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
+  # One actor, broadcast_every=1: after sending a block in which episodes ended, the actor
+  # fetches the store's latest parameters. It keeps at most one block in flight, so of the
+  # blocks the replay receives after a publication only the first can have been sent before
+  # it; MPE episodes (26 steps) end at most once per stream in a block, so once twice the
+  # streams' episodes have arrived, the actor has fetched after the publication.
+  config = _config(num_actors=1, rollout_batch_size=2)
+  parts = build(config, DEVICE)
+  state = parts.init_state()
+  learner = ray_iteration(parts)
+  try:
+    learner._start(state)
+    published = jax.tree.map(lambda x: np.asarray(x) * 0.5, jax.device_get(state.params))
+    ray.get(learner._store.publish.remote(published, 7))
+    ray.get(learner._replay.drain_stats.remote())
+    episodes = [0.0]
+
+    def arrived(count):
+      episodes[0] += ray.get(learner._replay.drain_stats.remote())["episodes"]
+      return episodes[0] >= count
+
+    _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
+  finally:
+    reports = learner.close()
+  (report,) = reports
+  assert report["version"] == 7 and report["refreshes"] >= 1
 
 
 def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):
@@ -46,32 +104,38 @@ def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):
   state, meta = ckpt.restore(out, parts.init_state())
   assert meta["iteration"] == 3
   written = np.asarray(state.replay.written)
-  assert written.shape == (2,) and written.max() > 0    # one shard per actor, data arrived
+  assert written.shape == (2,) and written.max() > 0  # one shard per actor, data arrived
   for shard in np.flatnonzero(written):
-    stored = np.asarray(state.replay.data.policy[shard, :, :min(written[shard], 64)])
+    stored = np.asarray(state.replay.data.policy[shard, :, : min(written[shard], 64)])
     np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
 
 
 def test_ray_learner__resumes_from_its_checkpoint(ray_run, tmp_path):
   import shutil
+
   out, _ = ray_run
   resumed = tmp_path / "resumed"
   shutil.copytree(out, resumed)
-  summary = train(_config(max_num_iters=4), resumed, resume=True, devices=DEVICE,
-                  show_progress=False)
+  summary = train(
+    _config(max_num_iters=4), resumed, resume=True, devices=DEVICE, show_progress=False
+  )
   assert summary["iteration"] == 4
   assert [r["iteration"] for r in read_metrics(resumed)] == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("overrides, message", [
+@pytest.mark.parametrize(
+  "overrides, message",
+  [
     ({"algo": "ppo"}, "num_actors=2 needs algo=muzero"),
     ({"num_actors": 0, "ray_address": "auto"}, "ray_address is set but num_actors=0"),
-])
+  ],
+)
 def test_ray_config__rejects_impossible_combinations(overrides, message):
   with pytest.raises(ConfigError, match=message):
     _config(**overrides)
 
 
 def test_ray_config__rejects_host_side_games_before_starting_ray():
-  with pytest.raises(ConfigError, match="the Ray actors step JAX environments"):
+  message = "the Ray actors step environments written in JAX, not host-side games such as ALE/"
+  with pytest.raises(ConfigError, match=message):
     build(_config(env="ALE/Pong-v5"), DEVICE)

@@ -1,11 +1,11 @@
 """Runs survive: resume, kills, signals, bad checkpoints, NaN guard, logs, GIFs and plots."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
-import os
 import time
 
 import jax
@@ -13,40 +13,52 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.training import CheckpointError, NonFiniteError, train
-from searchdistill.training.evaluate_cli import load_trained
-from searchdistill.training.logging import read_metrics
+from searchdistill.loop.run import NonFiniteError
+from searchdistill.runner import train
+from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.metrics import read_metrics
+from tests import golden
 from tests.helpers import child_env, cli
 
 # Timings differ between runs; `devices` starts each process's part of the metrics file.
-TIMING_KEYS = {"wall_seconds", "train_seconds", "wall_seconds_after_eval", "decisions_per_second",
-               "devices"}
+TIMING_KEYS = {
+  "wall_seconds",
+  "train_seconds",
+  "wall_seconds_after_eval",
+  "decisions_per_second",
+  "devices",
+}
 
 
-def _comparable(run_dir):
-  return [{k: v for k, v in line.items() if k not in TIMING_KEYS} for line in read_metrics(run_dir)]
+def _comparable(run_dir, ignore=()):
+  skip = TIMING_KEYS | set(ignore)
+  return [{k: v for k, v in line.items() if k not in skip} for line in read_metrics(run_dir)]
 
 
 def _params(run_dir):
   return jax.device_get(load_trained(run_dir)[1].params)
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-  out = tmp_path_factory.mktemp("runs") / "full"
-  cli("train", "--preset", "tiny", "max_num_iters=3", "--out", out, "--no-progress")
-  return out
+DISTILL_RUN = "distill_binpack"  # three iterations of the tiny preset, by the CLI
 
 
+@pytest.fixture
+def uninterrupted(golden_run):
+  return golden_run(DISTILL_RUN)
+
+
+@golden.uses(DISTILL_RUN)
 def test_resume__is_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_path):
   out = tmp_path / "resumed"
   cli("train", "--preset", "tiny", "max_num_iters=2", "--out", out, "--no-progress")
   cli("train", "--resume", out, "max_num_iters=3", "--no-progress")
-  assert _comparable(out) == _comparable(uninterrupted)
+  # `progress` is the share of each part's own budget, which the resume extended.
+  assert _comparable(out, ignore={"progress"}) == _comparable(uninterrupted, ignore={"progress"})
   for a, b in zip(jax.tree.leaves(_params(out)), jax.tree.leaves(_params(uninterrupted))):
     np.testing.assert_array_equal(a, b)
 
 
+@golden.uses(DISTILL_RUN)
 def test_resume__refuses_a_changed_config(uninterrupted, tmp_path):
   out = tmp_path / "copy"
   shutil.copytree(uninterrupted, out)
@@ -72,10 +84,18 @@ sys.exit(main(["train", "--preset", "tiny", "max_num_iters=3", "--out", sys.argv
 """
 
 
+@golden.uses(DISTILL_RUN)
 def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tmp_path):
   out = tmp_path / "killed"
-  result = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, str(out)],
-                          capture_output=True, text=True, env=child_env(), timeout=900)
+  # The child gets this process's two devices, so that its run continues here bit for bit
+  # (this process waits meanwhile; another test worker may slow it, never change it).
+  result = subprocess.run(
+    [sys.executable, "-c", KILL_DURING_SAVE, str(out)],
+    capture_output=True,
+    text=True,
+    env=dict(os.environ),
+    timeout=900,
+  )
   assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
   assert not (out / "checkpoints" / "2").exists()
   evaluation = json.loads(cli("eval", out, "--episodes", "2", "--json").stdout)
@@ -88,10 +108,25 @@ def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tm
 def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
   out = tmp_path / "terminated"
   process = subprocess.Popen(
-      [sys.executable, "-m", "searchdistill.cli", "train", "--preset", "tiny",
-       "max_num_iters=100000", "checkpoint_every=100000", "eval_every=0", "--out", str(out),
-       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-      env=child_env())
+    [
+      sys.executable,
+      "-m",
+      "searchdistill.cli",
+      "train",
+      "--preset",
+      "tiny",
+      "max_num_iters=100000",
+      "checkpoint_every=100000",
+      "eval_every=0",
+      "--out",
+      str(out),
+      "--no-progress",
+    ],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env=child_env(),
+  )
   try:
     deadline = time.time() + 600
     while not read_metrics(out) and time.time() < deadline:
@@ -106,6 +141,7 @@ def test_sigterm__checkpoints_then_exits_cleanly(tmp_path):
   assert (out / "checkpoints" / str(done)).is_dir()
 
 
+@golden.uses(DISTILL_RUN)
 def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
   corrupt = tmp_path / "corrupt"
   shutil.copytree(uninterrupted, corrupt)
@@ -139,29 +175,110 @@ def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
 
 def test_nan_guard__stops_with_the_bad_quantity_and_keeps_good_checkpoints(tmp_path, monkeypatch):
   from searchdistill.algorithms import distill
+
   original = distill.loss_fn
-  monkeypatch.setattr(distill, "loss_fn", lambda *a, **k: jax.tree.map(
-      lambda x: x * np.nan, original(*a, **k)))
+  monkeypatch.setattr(
+    distill, "loss_fn", lambda *a, **k: jax.tree.map(lambda x: x * np.nan, original(*a, **k))
+  )
   out = tmp_path / "nan"
   with pytest.raises(NonFiniteError, match="train/policy_loss"):
     train(make_config("tiny"), out, show_progress=False)
   assert not (out / "checkpoints" / "1").exists()
 
 
-def test_loggers__tensorboard_and_offline_wandb(tmp_path, monkeypatch):
+def _tensorboard_scalars(log_dir) -> dict:
+  """{step: {tag: value}} read back from TensorBoard event files (TFRecord framing: length,
+  its CRC, an `Event` proto, its CRC)."""
+  import struct
+
+  from tensorboardX.proto import event_pb2
+
+  scalars: dict = {}
+  for path in sorted(log_dir.rglob("events.out.tfevents*")):
+    data = path.read_bytes()
+    offset = 0
+    while offset < len(data):
+      (length,) = struct.unpack("<Q", data[offset : offset + 8])
+      event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+      offset += 12 + length + 4
+      for value in event.summary.value:
+        scalars.setdefault(event.step, {})[value.tag] = value.simple_value
+  return scalars
+
+
+@golden.uses(DISTILL_RUN)
+def test_metrics_log__tensorboard_holds_the_scalars_of_metrics_jsonl(uninterrupted, tmp_path):
+  from searchdistill.runs.metrics import MetricsLog
+
+  records = read_metrics(uninterrupted)
+  log = MetricsLog(tmp_path, "tensorboard")
+  for record in records:
+    log.write(record)
+  log.close()
+  assert read_metrics(tmp_path) == records
+  scalars = _tensorboard_scalars(tmp_path / "tensorboard")
+  expected = {
+    int(r["iteration"]): {k: v for k, v in r.items() if k != "iteration"} for r in records
+  }
+  assert scalars.keys() == expected.keys()
+  for step, values in expected.items():
+    assert scalars[step].keys() == values.keys()
+    np.testing.assert_allclose([scalars[step][k] for k in values], list(values.values()), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+  "environ, netrc, settings, mode",
+  [
+    ({"WANDB_MODE": "online"}, "", "", "online"),
+    ({"WANDB_API_KEY": "k"}, "", "", None),
+    ({}, "machine api.wandb.ai\n  login user\n  password k\n", "", None),
+    (
+      {"WANDB_BASE_URL": "https://wandb.example.org"},
+      "machine wandb.example.org login u\n",
+      "",
+      None,
+    ),
+    ({"WANDB_BASE_URL": "https://wandb.example.org"}, "machine api.wandb.ai\n", "", "offline"),
+    ({}, "", "[default]\nmode = disabled\n", None),
+    ({}, "machine example.org\n", "[default]\nentity = me\n", "offline"),
+    ({}, None, None, "offline"),
+  ],
+)
+def test_wandb_mode__follows_the_users_setup(tmp_path, environ, netrc, settings, mode):
+  from searchdistill.runs.metrics import wandb_mode
+
+  netrc_path, settings_path = tmp_path / "netrc", tmp_path / "settings"
+  if netrc is not None:
+    netrc_path.write_text(netrc)
+  if settings is not None:
+    settings_path.write_text(settings)
+  assert (
+    wandb_mode(
+      {"HOME": str(tmp_path), **environ}, netrc_path=netrc_path, settings_paths=[settings_path]
+    )
+    == mode
+  )
+
+
+def test_metrics_log__wandb_offline_writes_an_offline_run(tmp_path, monkeypatch):
+  from searchdistill.runs.metrics import MetricsLog
+
   monkeypatch.setenv("WANDB_MODE", "offline")
-  for backend, marker in (("tensorboard", "events.out.tfevents"), ("wandb", "offline-run")):
-    out = tmp_path / backend
-    train(make_config("tiny", {"logger": backend, "max_num_iters": 1}), out, show_progress=False)
-    assert any(marker in p.name for p in out.rglob("*")), backend
-    assert len(read_metrics(out)) == 1
+  monkeypatch.delenv("WANDB_DIR", raising=False)
+  log = MetricsLog(tmp_path, "wandb", {"algo": "distill"})
+  log.write({"iteration": 1, "wall_seconds": 1.0, "rollout/avg_return": 0.5})
+  log.close()
+  assert any("offline-run" in p.name for p in tmp_path.rglob("*"))
+  assert len(read_metrics(tmp_path)) == 1
 
 
+@golden.uses(DISTILL_RUN)
 def test_render_and_plot__write_files(uninterrupted, tmp_path):
   gif = tmp_path / "episode.gif"
   result = cli("render", uninterrupted, "--out", gif, "--seed", "1")
   assert gif.stat().st_size > 1000 and "return" in result.stdout
   from PIL import Image
+
   assert Image.open(gif).n_frames >= 2
   png = tmp_path / "curves.png"
   cli("plot", uninterrupted, uninterrupted, "--out", png)

@@ -9,24 +9,24 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.training.components import build
-from searchdistill.training.learner import make_iteration
+from searchdistill.loop.components import build
+from searchdistill.loop.learner import make_iteration
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _one_iteration(devices, **overrides):
   config = make_config("tiny", overrides)
   parts = build(config, devices)
   state = parts.place(parts.init_state())
-  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer,
-                             parts.parallel)
+  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer, parts.parallel)
   state, metrics = iteration(state)
   return jax.device_get(state.params), jax.device_get(metrics)
 
 
 TWO_DEVICES = pytest.mark.skipif(
-    len(jax.local_devices()) < 2,
-    reason="needs two devices (conftest forces two host devices unless XLA_FLAGS sets a count)")
+  len(jax.local_devices()) < 2,
+  reason="needs two devices (conftest forces two host devices unless XLA_FLAGS sets a count)",
+)
 
 
 @TWO_DEVICES
@@ -45,10 +45,12 @@ def test_iteration__one_and_two_devices_agree():
   # that, and the whole update tightly.
   # The gradients themselves are compared tightly in the test below.
   config = make_config("tiny")
-  sgd_steps = math.ceil(config.rollout_batch_size * 20 / config.training_batch_size)
+  sgd_steps = math.ceil(config.train.rollout_batch_size * 20 / config.train.training_batch_size)
   flat_1 = np.concatenate([np.ravel(a) for a in jax.tree.leaves(params_1)])
   flat_2 = np.concatenate([np.ravel(b) for b in jax.tree.leaves(params_2)])
-  np.testing.assert_allclose(flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.learning_rate)
+  np.testing.assert_allclose(
+    flat_1, flat_2, rtol=0, atol=2 * sgd_steps * config.train.learning_rate
+  )
   assert np.linalg.norm(flat_1 - flat_2) < 2e-3 * np.linalg.norm(flat_1)
 
 
@@ -62,30 +64,36 @@ def test_iteration__symmetric_views_change_what_is_learned_not_what_is_collected
   assert viewed_metrics["train/sgd_steps"] == metrics["train/sgd_steps"]
   assert viewed_metrics["train/policy_loss"] != metrics["train/policy_loss"]
   # Item embeddings see permuted lengths; the learned weights move differently.
-  assert not np.allclose(viewed_params["params"]["item_embed"]["kernel"],
-                         params["params"]["item_embed"]["kernel"])
+  assert not np.allclose(
+    viewed_params["params"]["item_embed"]["kernel"], params["params"]["item_embed"]["kernel"]
+  )
 
 
 @TWO_DEVICES
 def test_loss_gradient__sharded_batch_matches_unsharded(binpack, tiny_network, tiny_params):
   from searchdistill.algorithms import distill
-  from searchdistill.training.sharding import DataParallel
+  from searchdistill.loop.sharding import DataParallel
+
   states = jax.vmap(binpack.reset)(jax.random.split(jax.random.key(5), 8))
   target = states.action_mask / states.action_mask.sum(-1, keepdims=True)
-  samples = distill.Samples(states.observation, states.action_mask, target,
-                            jax.numpy.linspace(0, 1, 8), jax.numpy.ones(8))
-  grad = jax.jit(jax.grad(lambda p, s: distill.loss_fn(p, tiny_network, s,
-                                                        value_loss_weight=1.0)[0]))
+  samples = distill.Samples(
+    states.observation, states.action_mask, target, jax.numpy.linspace(0, 1, 8), jax.numpy.ones(8)
+  )
+  grad = jax.jit(
+    jax.grad(lambda p, s: distill.loss_fn(p, tiny_network, s, value_loss_weight=1.0)[0])
+  )
   parallel = DataParallel()
   sharded = jax.device_put(samples, parallel.batch)
   single = jax.device_put(samples, jax.local_devices()[0])
-  for a, b in zip(jax.tree.leaves(grad(tiny_params, sharded)),
-                  jax.tree.leaves(grad(tiny_params, single))):
+  for a, b in zip(
+    jax.tree.leaves(grad(tiny_params, sharded)), jax.tree.leaves(grad(tiny_params, single))
+  ):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
 
 
 def test_learning_rate_scale__cosine_follows_the_budget_and_constant_stays():
-  from searchdistill.training.learner import learning_rate_scale
+  from searchdistill.loop.learner import learning_rate_scale
+
   cosine = make_config("tiny", {"lr_schedule": "cosine"})
   scales = [float(learning_rate_scale(cosine, p)) for p in (0.0, 0.5, 1.0, 1.5)]
   np.testing.assert_allclose(scales, [1.0, 0.5, 0.0, 0.0], atol=1e-6)

@@ -4,5 +4,11 @@ from searchdistill.algorithms import distill, ppo
 from searchdistill.algorithms.base import Algorithm, Rollout
 from searchdistill.algorithms.targets import generalized_advantages, monte_carlo_returns
 
-__all__ = ["Algorithm", "Rollout", "distill", "generalized_advantages", "monte_carlo_returns",
-           "ppo"]
+__all__ = [
+  "Algorithm",
+  "Rollout",
+  "distill",
+  "generalized_advantages",
+  "monte_carlo_returns",
+  "ppo",
+]

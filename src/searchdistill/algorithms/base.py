@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import chex
 import jax
@@ -38,7 +39,7 @@ class Algorithm(NamedTuple):
     loss: `(params, samples) -> (scalar loss, dict of scalar diagnostics)`.
     init_memory: `() -> memory`, the memory before the first iteration; its leaves are
       time-major `[L, B, ...]` (split over devices along B).
-    early_stop_key: a diagnostic that, when above `config.target_kl`, ends the iteration's
+    early_stop_key: a diagnostic that, when above `config.ppo.target_kl`, ends the iteration's
       updates (PPO's approximate KL), or None.
     reobserve: `(samples, observation) -> samples`: the samples with `observation`, an
       observation of equivalent instances (a symmetric view), for the loss to learn from
@@ -51,10 +52,11 @@ class Algorithm(NamedTuple):
   loss: Callable[..., Any]
   init_memory: Callable[[], Any] = lambda: ()
   early_stop_key: str | None = None
-  reobserve: Callable[..., Any] = (
-      lambda samples, observation: samples._replace(observation=observation))
+  reobserve: Callable[..., Any] = lambda samples, observation: samples._replace(
+    observation=observation
+  )
 
 
 def per_step_keys(keys: chex.PRNGKey, step: chex.Array) -> chex.PRNGKey:
-  """Each episode's key for time step `step`: `[B]` keys from `[B]` episode keys."""
+  """Each stream's key for time step `step`: `[B]` keys from the `[B]` streams' keys."""
   return jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, step)

@@ -7,9 +7,10 @@ last iterations; compute Monte-Carlo returns of every step whose episode has end
 the network by cross-entropy to the weights and squared error to the returns on minibatches
 drawn from the history's finished episodes.
 
-A search target is the expensive part of an iteration (32 simulations of the true environment
-and the network per step), so the history keeps each one for `replay_iterations` iterations;
-`num_epochs` is the expected number of times each step is learned from, whatever the window.
+A search target is the expensive part of an iteration (`num_simulations` of the true
+environment and the network per step, 32 in the BinPack cpu preset), so the history keeps
+each one for `replay_iterations` iterations; `num_epochs` is the expected number of times each
+step is learned from, whatever the window.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ class Trajectory(NamedTuple):
 
 
 class Samples(NamedTuple):
-  """Flat training samples; `weight` is 1 for steps of finished episodes, else 0."""
+  """Flat training samples, `S` of them (a history's `T x B` steps).
+
+  Attributes:
+    observation: observation pytree with leaves `[S, ...]`.
+    action_mask: bool `[S, A]`.
+    policy_target: float32 `[S, A]`, the search's action weights.
+    value_target: float32 `[S]`, the Monte-Carlo return from the step.
+    weight: float32 `[S]`, 1 for steps of finished episodes, else 0.
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -59,7 +68,7 @@ class Samples(NamedTuple):
   weight: chex.Array
 
 
-def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, num_steps: int):
+def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, *, num_steps: int):
   """Advances a batch of streams by `num_steps` steps with the search as the policy.
 
   Args:
@@ -82,40 +91,55 @@ def collect(env: Environment, search, params, keys: chex.PRNGKey, streams, num_s
     out = search(params, step_keys, streams.state)
     next_streams, done = advance(streams, out.action, jax.vmap(streams_lib.reset_key)(step_keys))
     live = ~streams.state.done
-    record = Trajectory(streams.state.observation, streams.state.action_mask,
-                        out.action_weights, done.reward, done.last, live)
-    return next_streams, (record, Rollout(live, done.last, done.episode_return,
-                                          done.episode_length))
+    record = Trajectory(
+      streams.state.observation,
+      streams.state.action_mask,
+      out.action_weights,
+      done.reward,
+      done.last,
+      live,
+    )
+    return next_streams, (
+      record,
+      Rollout(live, done.last, done.episode_return, done.episode_length),
+    )
 
   streams, (trajectory, rollout) = jax.lax.scan(act, streams, jnp.arange(num_steps))
   return trajectory, rollout, streams
 
 
-def empty_history(env: Environment, num_streams: int, length: int) -> Trajectory:
+def empty_history(env: Environment, *, num_streams: int, length: int) -> Trajectory:
   """A history of `length` steps of `num_streams` streams with no recorded step."""
   state = jax.eval_shape(env.reset, jax.random.key(0))
   zeros = lambda s: jnp.zeros((length, num_streams) + s.shape, s.dtype)
   return Trajectory(
-      observation=jax.tree.map(zeros, state.observation),
-      action_mask=zeros(state.action_mask),
-      policy_target=jnp.zeros((length, num_streams, env.num_actions), jnp.float32),
-      reward=jnp.zeros((length, num_streams), jnp.float32),
-      last=jnp.zeros((length, num_streams), bool), valid=jnp.zeros((length, num_streams), bool))
+    observation=jax.tree.map(zeros, state.observation),
+    action_mask=zeros(state.action_mask),
+    policy_target=jnp.zeros((length, num_streams, env.num_actions), jnp.float32),
+    reward=jnp.zeros((length, num_streams), jnp.float32),
+    last=jnp.zeros((length, num_streams), bool),
+    valid=jnp.zeros((length, num_streams), bool),
+  )
 
 
-def make_samples(history: Trajectory, trajectory: Trajectory, discount: float):
+def make_samples(history: Trajectory, trajectory: Trajectory, *, discount: float):
   """Appends the new steps to the history (dropping as many of its oldest), then gives every
   step of the history as a sample, with weight 1 where its episode has ended."""
   num_new = trajectory.reward.shape[0]
-  history = jax.tree.map(lambda old, new: jnp.concatenate([old[num_new:], new]),
-                         history, trajectory)
+  history = jax.tree.map(
+    lambda old, new: jnp.concatenate([old[num_new:], new]), history, trajectory
+  )
   returns, complete = jax.vmap(stream_returns, in_axes=(1, 1, 1, None), out_axes=1)(
-      history.reward, history.last, history.valid, discount)
+    history.reward, history.last, history.valid, discount
+  )
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   samples = Samples(
-      observation=jax.tree.map(flat, history.observation),
-      action_mask=flat(history.action_mask), policy_target=flat(history.policy_target),
-      value_target=flat(returns), weight=flat(complete).astype(jnp.float32))
+    observation=jax.tree.map(flat, history.observation),
+    action_mask=flat(history.action_mask),
+    policy_target=flat(history.policy_target),
+    value_target=flat(returns),
+    weight=flat(complete).astype(jnp.float32),
+  )
   return samples, history
 
 
@@ -128,36 +152,50 @@ def loss_fn(params, network, samples: Samples, *, value_loss_weight: float):
   log_policy = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
   in_support = samples.action_mask & (samples.policy_target > 0)
   policy_loss = -jnp.sum(jnp.where(in_support, samples.policy_target * log_policy, 0.0), -1)
-  target_entropy = -jnp.sum(jnp.where(
-      in_support, samples.policy_target * jnp.log(jnp.where(in_support, samples.policy_target,
-                                                            1.0)), 0.0), -1)
+  target_entropy = -jnp.sum(
+    jnp.where(
+      in_support,
+      samples.policy_target * jnp.log(jnp.where(in_support, samples.policy_target, 1.0)),
+      0.0,
+    ),
+    -1,
+  )
   value_loss = jnp.square(out.value - samples.value_target)
   denominator = jnp.maximum(jnp.sum(samples.weight), 1.0)
   mean = lambda x: jnp.sum(samples.weight * x) / denominator
   policy_loss, value_loss = mean(policy_loss), mean(value_loss)
   total = policy_loss + value_loss_weight * value_loss
-  return total, dict(policy_loss=policy_loss, value_loss=value_loss,
-                     target_entropy=jax.lax.stop_gradient(mean(target_entropy)))
+  return total, dict(
+    policy_loss=policy_loss,
+    value_loss=value_loss,
+    target_entropy=jax.lax.stop_gradient(mean(target_entropy)),
+  )
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                     optax.adam(config.learning_rate))
+  return optax.chain(
+    optax.clip_by_global_norm(config.train.max_grad_norm), optax.adam(config.train.learning_rate)
+  )
 
 
 def make_algorithm(config, env: Environment, network, search) -> Algorithm:
   """Search distillation with `search` (batched) as the policy-improvement operator."""
   steps = env.max_episode_steps
   # The running episodes' first steps must still be in the history when they end.
-  length = config.replay_iterations * steps + env.max_episode_steps
+  length = config.distill.replay_iterations * steps + env.max_episode_steps
 
   def collect_streams(params, keys, streams):
-    return collect(env, search, params, keys, streams, steps)
+    return collect(env, search, params, keys, streams, num_steps=steps)
 
   return Algorithm(
-      collect=collect_streams,
-      make_samples=lambda params, history, trajectory: make_samples(
-          history, trajectory, config.discount),
-      loss=lambda params, samples: loss_fn(params, network, samples,
-                                           value_loss_weight=config.value_loss_weight),
-      init_memory=lambda: empty_history(env, config.rollout_batch_size, length))
+    collect=collect_streams,
+    make_samples=lambda params, history, trajectory: make_samples(
+      history, trajectory, discount=config.train.discount
+    ),
+    loss=lambda params, samples: loss_fn(
+      params, network, samples, value_loss_weight=config.train.value_loss_weight
+    ),
+    init_memory=lambda: empty_history(
+      env, num_streams=config.train.rollout_batch_size, length=length
+    ),
+  )

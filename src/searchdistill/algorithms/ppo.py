@@ -23,8 +23,19 @@ from searchdistill.networks.heads import mask_logits
 
 
 class Trajectory(NamedTuple):
-  """Time-major steps of `B` streams (leaves `[T, B, ...]`) with what PPO needs to re-weight
-  them; `bootstrap_value` `[1, B]` is the value of the states the streams stopped in."""
+  """Time-major steps of `B` streams with what PPO needs to re-weight them.
+
+  Attributes:
+    observation: observation pytree with leaves `[T, B, ...]`.
+    action_mask: bool `[T, B, A]`.
+    action: int32 `[T, B]`, the sampled actions.
+    log_prob: float32 `[T, B]`, their log-probabilities under the behaviour policy.
+    value: float32 `[T, B]`, the value estimates (0 where not live).
+    reward: float32 `[T, B]`.
+    last: bool `[T, B]`, True where the step ended its episode.
+    valid: bool `[T, B]`, True on steps of live episodes.
+    bootstrap_value: float32 `[1, B]`, the value of the states the streams stopped in.
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -38,8 +49,19 @@ class Trajectory(NamedTuple):
 
 
 class Samples(NamedTuple):
-  """Flat samples; `advantage` is normalized over real steps; `weight` 0 marks padding;
-  `view` is None, or the same states seen as equivalent instances (see `reobserve`)."""
+  """Flat samples, `S = T x B` of them.
+
+  Attributes:
+    observation: observation pytree with leaves `[S, ...]`.
+    action_mask: bool `[S, A]`.
+    action: int32 `[S]`; log_prob, value: float32 `[S]`, as in the `Trajectory`.
+    advantage: float32 `[S]`, GAE normalized over the real steps.
+    value_target: float32 `[S]`, the return estimate: the advantage before normalization plus
+      the value (0 on padding).
+    weight: float32 `[S]`, 0 marks padding.
+    view: None, or the observations of the same states seen as equivalent instances
+      (leaves `[S, ...]`, see `reobserve`).
+  """
 
   observation: Any
   action_mask: chex.Array
@@ -57,7 +79,7 @@ class Samples(NamedTuple):
 VIEW_REGULARIZATION = 0.1
 
 
-def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, num_steps: int):
+def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, *, num_steps: int):
   """Advances a batch of streams by `num_steps` steps, sampling from the masked policy.
 
   `keys` holds one RNG key per stream (`[B]`), so streams don't depend on batch layout.
@@ -76,10 +98,20 @@ def collect(env: Environment, network, params, keys: chex.PRNGKey, streams, num_
     log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], axis=-1)[:, 0]
     next_streams, done = advance(streams, action, jax.vmap(streams_lib.reset_key)(step_keys))
     live = ~states.done
-    record = (states.observation, states.action_mask, action, log_prob,
-              jnp.where(live, out.value, 0.0), done.reward, done.last, live)
-    return next_streams, (record, Rollout(live, done.last, done.episode_return,
-                                          done.episode_length))
+    record = (
+      states.observation,
+      states.action_mask,
+      action,
+      log_prob,
+      jnp.where(live, out.value, 0.0),
+      done.reward,
+      done.last,
+      live,
+    )
+    return next_streams, (
+      record,
+      Rollout(live, done.last, done.episode_return, done.episode_length),
+    )
 
   streams, (record, rollout) = jax.lax.scan(act, streams, jnp.arange(num_steps))
   bootstrap = network.apply(params, streams.state.observation).value
@@ -97,22 +129,39 @@ def normalize(values: chex.Array, weight: chex.Array) -> chex.Array:
 
 def make_samples(trajectory: Trajectory, *, discount: float, gae_lambda: float) -> Samples:
   advantages = jax.vmap(stream_advantages, in_axes=(1, 1, 1, 0, None, None), out_axes=1)(
-      trajectory.reward, trajectory.value, trajectory.last, trajectory.bootstrap_value[0],
-      discount, gae_lambda)
+    trajectory.reward,
+    trajectory.value,
+    trajectory.last,
+    trajectory.bootstrap_value[0],
+    discount,
+    gae_lambda,
+  )
   advantages = jnp.where(trajectory.valid, advantages, 0.0)
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   weight = flat(trajectory.valid).astype(jnp.float32)
   advantage = flat(advantages)
   return Samples(
-      observation=jax.tree.map(flat, trajectory.observation),
-      action_mask=flat(trajectory.action_mask), action=flat(trajectory.action),
-      log_prob=flat(trajectory.log_prob), value=flat(trajectory.value),
-      advantage=normalize(advantage, weight),
-      value_target=(advantage + flat(trajectory.value)) * weight, weight=weight)
+    observation=jax.tree.map(flat, trajectory.observation),
+    action_mask=flat(trajectory.action_mask),
+    action=flat(trajectory.action),
+    log_prob=flat(trajectory.log_prob),
+    value=flat(trajectory.value),
+    advantage=normalize(advantage, weight),
+    value_target=(advantage + flat(trajectory.value)) * weight,
+    weight=weight,
+  )
 
 
-def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_eps: float,
-            value_coef: float, entropy_coef: float):
+def loss_fn(
+  params,
+  network,
+  samples: Samples,
+  *,
+  clip_eps: float,
+  value_clip_eps: float,
+  value_coef: float,
+  entropy_coef: float,
+):
   """Clipped surrogate + value_coef x clipped value loss - entropy_coef x entropy, on the
   observations the actions were taken in; with `samples.view`, plus `VIEW_REGULARIZATION` x
   (KL from the policy to the policy on the view + squared value difference), each with the
@@ -122,12 +171,15 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
   log_prob = jnp.take_along_axis(log_policy, samples.action[:, None], axis=-1)[:, 0]
   log_ratio = log_prob - samples.log_prob
   ratio = jnp.exp(log_ratio)
-  surrogate = jnp.minimum(ratio * samples.advantage,
-                          jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * samples.advantage)
-  clipped_value = samples.value + jnp.clip(out.value - samples.value, -value_clip_eps,
-                                           value_clip_eps)
-  value_loss = 0.5 * jnp.maximum(jnp.square(out.value - samples.value_target),
-                                 jnp.square(clipped_value - samples.value_target))
+  surrogate = jnp.minimum(
+    ratio * samples.advantage, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * samples.advantage
+  )
+  clipped_value = samples.value + jnp.clip(
+    out.value - samples.value, -value_clip_eps, value_clip_eps
+  )
+  value_loss = 0.5 * jnp.maximum(
+    jnp.square(out.value - samples.value_target), jnp.square(clipped_value - samples.value_target)
+  )
   policy = jnp.exp(log_policy)
   entropy = -jnp.sum(jnp.where(samples.action_mask, policy * log_policy, 0.0), axis=-1)
   approx_kl = (ratio - 1.0) - log_ratio
@@ -136,14 +188,17 @@ def loss_fn(params, network, samples: Samples, *, clip_eps: float, value_clip_ep
   mean = lambda x: jnp.sum(samples.weight * x) / count
   policy_loss, value_loss, entropy = -mean(surrogate), mean(value_loss), mean(entropy)
   total = policy_loss + value_coef * value_loss - entropy_coef * entropy
-  metrics = dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy,
-                 approx_kl=mean(approx_kl),
-                 clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)))
+  metrics = dict(
+    policy_loss=policy_loss,
+    value_loss=value_loss,
+    entropy=entropy,
+    approx_kl=mean(approx_kl),
+    clip_fraction=mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+  )
   if samples.view is not None:
     view_policy, view_value = _view_divergence(params, network, samples, log_policy, out.value)
     metrics.update(view_policy_kl=mean(view_policy), view_value_error=mean(view_value))
-    total = total + VIEW_REGULARIZATION * (metrics["view_policy_kl"]
-                                           + metrics["view_value_error"])
+    total = total + VIEW_REGULARIZATION * (metrics["view_policy_kl"] + metrics["view_value_error"])
   return total, metrics
 
 
@@ -153,8 +208,9 @@ def _view_divergence(params, network, samples: Samples, log_policy, value):
   out = network.apply(params, samples.view)
   log_view = jax.nn.log_softmax(mask_logits(out.logits, samples.action_mask))
   log_policy = jax.lax.stop_gradient(log_policy)
-  kl = jnp.sum(jnp.where(samples.action_mask, jnp.exp(log_policy) * (log_policy - log_view),
-                         0.0), axis=-1)
+  kl = jnp.sum(
+    jnp.where(samples.action_mask, jnp.exp(log_policy) * (log_policy - log_view), 0.0), axis=-1
+  )
   return kl, jnp.square(out.value - jax.lax.stop_gradient(value))
 
 
@@ -172,19 +228,26 @@ def reobserve(samples: Samples, observation) -> Samples:
 def make_algorithm(config, env: Environment, network) -> Algorithm:
 
   def collect_streams(params, keys, streams):
-    return collect(env, network, params, keys, streams, env.max_episode_steps)
+    return collect(env, network, params, keys, streams, num_steps=env.max_episode_steps)
 
   def samples(params, memory, trajectory):
     del params  # The values were recorded while collecting.
-    return make_samples(trajectory, discount=config.discount,
-                        gae_lambda=config.gae_lambda), memory
+    return make_samples(
+      trajectory, discount=config.train.discount, gae_lambda=config.ppo.gae_lambda
+    ), memory
 
   return Algorithm(
-      collect=collect_streams,
-      make_samples=samples,
-      loss=lambda params, samples: loss_fn(
-          params, network, samples, clip_eps=config.clip_eps,
-          value_clip_eps=config.value_clip_eps, value_coef=config.value_coef,
-          entropy_coef=config.entropy_coef),
-      early_stop_key="approx_kl",
-      reobserve=reobserve)
+    collect=collect_streams,
+    make_samples=samples,
+    loss=lambda params, samples: loss_fn(
+      params,
+      network,
+      samples,
+      clip_eps=config.ppo.clip_eps,
+      value_clip_eps=config.ppo.value_clip_eps,
+      value_coef=config.ppo.value_coef,
+      entropy_coef=config.ppo.entropy_coef,
+    ),
+    early_stop_key="approx_kl",
+    reobserve=reobserve,
+  )

@@ -1,6 +1,6 @@
 """Reference policies for multi-agent evaluation: uniform random and a scripted spread policy.
 
-Both take one unbatched joint observation and return one joint action (callers `vmap`).
+Both act for one unbatched joint state and return one joint action (callers `vmap`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def random_joint_action(key: chex.PRNGKey, action_mask: chex.Array) -> chex.Arra
   return jax.random.categorical(key, logits).astype(jnp.int32)
 
 
-def scripted_spread_action(observation: chex.Array, *, num_landmarks: int,
-                           velocity_gain: float = 0.5) -> chex.Array:
+def scripted_spread_action(
+  observation: chex.Array, *, num_landmarks: int, velocity_gain: float = 0.5
+) -> chex.Array:
   """The assignment policy for MPE simple_spread: agents are matched to landmarks by the
   permutation with the least total distance, then each moves toward its own landmark.
 
@@ -35,37 +36,42 @@ def scripted_spread_action(observation: chex.Array, *, num_landmarks: int,
     velocity_gain: the move aims at `offset - velocity_gain x velocity`, damping overshoot.
 
   Returns:
-    int32 `[N]`, the move that best aligns with each agent's corrected offset (no-op if
-    already on it).
+    int32 `[N]`, the move that best aligns with each agent's corrected offset (no-op only
+    when that offset is exactly zero).
   """
   chex.assert_rank(observation, 2)
   num_agents = observation.shape[0]
   velocity = observation[:, 0:2]
-  offsets = observation[:, 4:4 + 2 * num_landmarks].reshape(num_agents, num_landmarks, 2)
-  distances = jnp.linalg.norm(offsets, axis=-1)                       # [agent, landmark]
-  permutations = jnp.asarray(np.array(
-      list(itertools.permutations(range(num_landmarks), num_agents))))  # [P, N]
+  offsets = observation[:, 4 : 4 + 2 * num_landmarks].reshape(num_agents, num_landmarks, 2)
+  distances = jnp.linalg.norm(offsets, axis=-1)  # [agent, landmark]
+  permutations = jnp.asarray(
+    np.array(list(itertools.permutations(range(num_landmarks), num_agents)))
+  )  # [P, N]
   costs = jnp.sum(distances[jnp.arange(num_agents), permutations], axis=-1)
   assignment = permutations[jnp.argmin(costs)]
   target = offsets[jnp.arange(num_agents), assignment] - velocity_gain * velocity
-  scores = target @ _MOVES.T                                           # [N, 5]
+  scores = target @ _MOVES.T  # [N, 5]
   return jnp.argmax(scores, axis=-1).astype(jnp.int32)
 
 
-def reference_policies(env_id: str, num_agents: int) -> dict:
-  """The reference policies that apply to `env_id`, as `choose(params, key, observations
-  [B, N, D], action_mask [B, N, A]) -> actions [B, N]` (params unused): random everywhere,
-  scripted on simple_spread."""
+def reference_policies(capabilities) -> dict:
+  """The reference policies for a multi-agent environment with `capabilities`
+  (`envs.Capabilities`), as `choose(params, key, observations [B, N, D], action_mask
+  [B, N, A]) -> actions [B, N]` (params unused): random everywhere, scripted on
+  simple_spread."""
+
   def random_policy(params, key, observations, action_mask):
     del params, observations
     keys = jax.random.split(key, action_mask.shape[0])
     return jax.vmap(random_joint_action)(keys, action_mask)
 
   policies = {"random": random_policy}
-  if env_id.startswith("MPE_simple_spread"):
+  num_agents = capabilities.num_agents
+  if capabilities.scripted_reference == "simple_spread":
+
     def scripted_policy(params, key, observations, action_mask):
       del params, key, action_mask
-      return jax.vmap(lambda o: scripted_spread_action(o, num_landmarks=num_agents))(
-          observations)
+      return jax.vmap(lambda o: scripted_spread_action(o, num_landmarks=num_agents))(observations)
+
     policies["scripted"] = scripted_policy
   return policies

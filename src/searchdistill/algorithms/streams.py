@@ -35,7 +35,7 @@ class Stream(NamedTuple):
   episode_length: chex.Array
 
 
-class StreamStep(NamedTuple):
+class StreamTransition(NamedTuple):
   """What one step of a stream produced.
 
   Attributes:
@@ -58,8 +58,9 @@ def start(env: Environment, key: chex.PRNGKey) -> Stream:
   return Stream(env.reset(key), jnp.float32(0.0), jnp.int32(0))
 
 
-def advance(env: Environment, stream: Stream, action: chex.Array,
-            key: chex.PRNGKey) -> tuple[Stream, StreamStep]:
+def advance(
+  env: Environment, stream: Stream, action: chex.Array, key: chex.PRNGKey
+) -> tuple[Stream, StreamTransition]:
   """Steps the episode; if it ends, the stream restarts from `env.reset(key)`.
 
   An episode also ends when its state has no valid action left (the adapter marks it done).
@@ -70,12 +71,18 @@ def advance(env: Environment, stream: Stream, action: chex.Array,
   last = next_state.done
   fresh = env.reset(key)
   state = jax.tree.map(lambda a, b: jnp.where(last, a, b), fresh, next_state)
-  step = StreamStep(
-      reward=reward, first=stream.episode_length == 0, last=last,
-      episode_return=jnp.where(last, total, 0.0),
-      episode_length=jnp.where(last, length, 0).astype(jnp.int32))
-  next_stream = Stream(state, jnp.where(last, 0.0, total).astype(jnp.float32),
-                       jnp.where(last, 0, length).astype(jnp.int32))
+  step = StreamTransition(
+    reward=reward,
+    first=stream.episode_length == 0,
+    last=last,
+    episode_return=jnp.where(last, total, 0.0),
+    episode_length=jnp.where(last, length, 0).astype(jnp.int32),
+  )
+  next_stream = Stream(
+    state,
+    jnp.where(last, 0.0, total).astype(jnp.float32),
+    jnp.where(last, 0, length).astype(jnp.int32),
+  )
   return next_stream, step
 
 

@@ -34,8 +34,9 @@ def monte_carlo_returns(rewards: chex.Array, valid: chex.Array, discount: float)
   return returns
 
 
-def generalized_advantages(rewards: chex.Array, values: chex.Array, valid: chex.Array,
-                           discount: float, gae_lambda: float) -> chex.Array:
+def generalized_advantages(
+  rewards: chex.Array, values: chex.Array, valid: chex.Array, discount: float, gae_lambda: float
+) -> chex.Array:
   """GAE(lambda) advantages of one episode, the value after its last real step taken as 0.
 
   `delta[t] = r[t] + discount * V[t+1] - V[t]`, `A[t] = delta[t] + discount * lambda * A[t+1]`,
@@ -68,8 +69,9 @@ def generalized_advantages(rewards: chex.Array, values: chex.Array, valid: chex.
   return advantages
 
 
-def n_step_returns(rewards: chex.Array, discounts: chex.Array, bootstrap_values: chex.Array,
-                   n: int) -> chex.Array:
+def n_step_returns(
+  rewards: chex.Array, discounts: chex.Array, bootstrap_values: chex.Array, *, n: int
+) -> chex.Array:
   """n-step bootstrapped returns along one stretch of experience, truncated at its end.
 
   `G[t] = r[t] + d[t] r[t+1] + ... + (d[t]...d[t+m-2]) r[t+m-1] + (d[t]...d[t+m-1]) v[t+m-1]`
@@ -96,9 +98,9 @@ def n_step_returns(rewards: chex.Array, discounts: chex.Array, bootstrap_values:
   rewards = pad(rewards.astype(jnp.float32), 0.0)
   discounts = pad(discounts.astype(jnp.float32), 1.0)
   values = pad(bootstrap_values.astype(jnp.float32), bootstrap_values[-1])
-  returns = values[n - 1:n - 1 + length]
+  returns = values[n - 1 : n - 1 + length]
   for i in reversed(range(n)):
-    returns = rewards[i:i + length] + discounts[i:i + length] * returns
+    returns = rewards[i : i + length] + discounts[i : i + length] * returns
   return returns
 
 
@@ -117,8 +119,9 @@ def alive_mask(dones: chex.Array) -> chex.Array:
   return jnp.concatenate([jnp.array([True]), ~ended])
 
 
-def stream_returns(rewards: chex.Array, last: chex.Array, valid: chex.Array,
-                   discount: float) -> tuple[chex.Array, chex.Array]:
+def stream_returns(
+  rewards: chex.Array, last: chex.Array, valid: chex.Array, discount: float
+) -> tuple[chex.Array, chex.Array]:
   """Monte-Carlo return-to-go of each step of one stream of episodes, and whether it is known.
 
   `G[t] = r[t] + discount * G[t+1]`, cut where `last[t]` (the step ended its episode). A step's
@@ -147,13 +150,19 @@ def stream_returns(rewards: chex.Array, last: chex.Array, valid: chex.Array,
 
   init = (jnp.float32(0.0), jnp.array(False))
   _, (returns, complete) = jax.lax.scan(
-      backward, init, (rewards.astype(jnp.float32), last, valid), reverse=True)
+    backward, init, (rewards.astype(jnp.float32), last, valid), reverse=True
+  )
   return returns, complete
 
 
-def stream_advantages(rewards: chex.Array, values: chex.Array, last: chex.Array,
-                      bootstrap_value: chex.Array, discount: float,
-                      gae_lambda: float) -> chex.Array:
+def stream_advantages(
+  rewards: chex.Array,
+  values: chex.Array,
+  last: chex.Array,
+  bootstrap_value: chex.Array,
+  discount: float,
+  gae_lambda: float,
+) -> chex.Array:
   """GAE(lambda) advantages along one stream of episodes cut at an arbitrary step.
 
   `delta[t] = r[t] + discount * (1 - last[t]) * V[t+1] - V[t]` and
@@ -184,6 +193,6 @@ def stream_advantages(rewards: chex.Array, values: chex.Array, last: chex.Array,
 
   init = (jnp.asarray(bootstrap_value, jnp.float32), jnp.float32(0.0))
   _, advantages = jax.lax.scan(
-      backward, init, (rewards.astype(jnp.float32), values.astype(jnp.float32), last),
-      reverse=True)
+    backward, init, (rewards.astype(jnp.float32), values.astype(jnp.float32), last), reverse=True
+  )
   return advantages

@@ -1,39 +1,35 @@
-"""Environment adapters: flat discrete actions, action masks, unbatched pure-JAX methods."""
+"""Environments: one small protocol (`base`), adapters for Jumanji, gymnax, ALE, JaxMARL and
+users' own environments, and the registry that maps an id to its adapter (`registry`).
 
-from searchdistill.envs.atari import AtariEnvironment, is_atari_id
-from searchdistill.envs.base import (
-    Environment, EnvState, StreamEnvironment, StreamStep)
-from searchdistill.envs.episodic import EpisodicEnvironment
-from searchdistill.envs.gymnax_env import GymnaxEnvironment, is_gymnax_id
-from searchdistill.envs.jumanji_env import EnvError, JumanjiEnvironment
-from searchdistill.envs.multi_agent import JaxMARLEnvironment, is_jaxmarl_id
+Names are re-exported lazily: looking an id up (`family`) imports neither JAX nor any
+environment package.
+"""
 
+import importlib
 
-def make_environment(env_id: str) -> Environment:
-  """The episodic adapter for `env_id`: a `JumanjiEnvironment` for Jumanji ids, one episode
-  of a `GymnaxEnvironment` for gymnax ids such as "Breakout-MinAtar"; raises `EnvError` for an
-  unknown or unusable id."""
-  if is_gymnax_id(env_id):
-    return EpisodicEnvironment(GymnaxEnvironment(env_id))
-  return JumanjiEnvironment(env_id)
+_EXPORTS = {
+  "Capabilities": "searchdistill.envs.capabilities",
+  "EnvError": "searchdistill.envs.capabilities",
+  "Family": "searchdistill.envs.registry",
+  "family": "searchdistill.envs.registry",
+  "make_environment": "searchdistill.envs.registry",
+  "make_stream_environment": "searchdistill.envs.registry",
+  "Environment": "searchdistill.envs.base",
+  "EnvState": "searchdistill.envs.base",
+  "StreamEnvironment": "searchdistill.envs.base",
+  "StreamStep": "searchdistill.envs.base",
+  "AtariEnvironment": "searchdistill.envs.atari",
+  "EpisodicEnvironment": "searchdistill.envs.episodic",
+  "GymnaxEnvironment": "searchdistill.envs.gymnax_env",
+  "JaxMARLEnvironment": "searchdistill.envs.multi_agent",
+  "JumanjiEnvironment": "searchdistill.envs.jumanji_env",
+  "UserEnvironment": "searchdistill.envs.user",
+}
 
-
-def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
-  """A self-resetting environment for learned-model algorithms: a `GymnaxEnvironment` for
-  gymnax ids such as "Breakout-MinAtar", a host-side `AtariEnvironment` for ALE ids such as
-  "ALE/Breakout-v5", a multi-agent `JaxMARLEnvironment` for MPE ids such as
-  "MPE_simple_spread_v3"; raises `EnvError` for other ids."""
-  if is_atari_id(env_id):
-    return AtariEnvironment(env_id, color=atari_color)
-  if is_jaxmarl_id(env_id):
-    return JaxMARLEnvironment(env_id)
-  if is_gymnax_id(env_id):
-    return GymnaxEnvironment(env_id)
-  raise EnvError(f"{env_id!r} is not a stream environment; MinAtar ids such as "
-                 "'Breakout-MinAtar', ALE ids such as 'ALE/Breakout-v5' and MPE ids such as "
-                 "'MPE_simple_spread_v3' are")
+__all__ = sorted(_EXPORTS)
 
 
-__all__ = ["AtariEnvironment", "EnvError", "EnvState", "Environment", "EpisodicEnvironment",
-           "GymnaxEnvironment", "JaxMARLEnvironment", "JumanjiEnvironment",
-           "StreamEnvironment", "StreamStep", "make_environment", "make_stream_environment"]
+def __getattr__(name):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+  raise AttributeError(f"module 'searchdistill.envs' has no attribute '{name}'")

@@ -26,31 +26,45 @@ from typing import NamedTuple
 
 import numpy as np
 
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
+from searchdistill.extras import require
 
 # The 26 games of Atari 100K, with the random-policy and human scores that define the
 # human-normalized score (score - random) / (human - random) (DQN / Rainbow conventions).
 ATARI_100K_SCORES = {
-    "Alien": (227.8, 7127.7), "Amidar": (5.8, 1719.5), "Assault": (222.4, 742.0),
-    "Asterix": (210.0, 8503.3), "BankHeist": (14.2, 753.1), "BattleZone": (2360.0, 37187.5),
-    "Boxing": (0.1, 12.1), "Breakout": (1.7, 30.5), "ChopperCommand": (811.0, 7387.8),
-    "CrazyClimber": (10780.5, 35829.4), "DemonAttack": (152.1, 1971.0), "Freeway": (0.0, 29.6),
-    "Frostbite": (65.2, 4334.7), "Gopher": (257.6, 2412.5), "Hero": (1027.0, 30826.4),
-    "Jamesbond": (29.0, 302.8), "Kangaroo": (52.0, 3035.0), "Krull": (1598.0, 2665.5),
-    "KungFuMaster": (258.5, 22736.3), "MsPacman": (307.3, 6951.6), "Pong": (-20.7, 14.6),
-    "PrivateEye": (24.9, 69571.3), "Qbert": (163.9, 13455.0), "RoadRunner": (11.5, 7845.0),
-    "Seaquest": (68.4, 42054.7), "UpNDown": (533.4, 11693.2),
+  "Alien": (227.8, 7127.7),
+  "Amidar": (5.8, 1719.5),
+  "Assault": (222.4, 742.0),
+  "Asterix": (210.0, 8503.3),
+  "BankHeist": (14.2, 753.1),
+  "BattleZone": (2360.0, 37187.5),
+  "Boxing": (0.1, 12.1),
+  "Breakout": (1.7, 30.5),
+  "ChopperCommand": (811.0, 7387.8),
+  "CrazyClimber": (10780.5, 35829.4),
+  "DemonAttack": (152.1, 1971.0),
+  "Freeway": (0.0, 29.6),
+  "Frostbite": (65.2, 4334.7),
+  "Gopher": (257.6, 2412.5),
+  "Hero": (1027.0, 30826.4),
+  "Jamesbond": (29.0, 302.8),
+  "Kangaroo": (52.0, 3035.0),
+  "Krull": (1598.0, 2665.5),
+  "KungFuMaster": (258.5, 22736.3),
+  "MsPacman": (307.3, 6951.6),
+  "Pong": (-20.7, 14.6),
+  "PrivateEye": (24.9, 69571.3),
+  "Qbert": (163.9, 13455.0),
+  "RoadRunner": (11.5, 7845.0),
+  "Seaquest": (68.4, 42054.7),
+  "UpNDown": (533.4, 11693.2),
 }
 
 _ID = re.compile(r"^ALE/([A-Za-z]+)-v5$")
 
 
-def is_atari_id(env_id: str) -> bool:
-  return env_id.startswith("ALE/")
-
-
 def _rom_name(game: str) -> str:
-  """"KungFuMaster" -> "kung_fu_master", "UpNDown" -> "up_n_down"."""
+  """ "KungFuMaster" -> "kung_fu_master", "UpNDown" -> "up_n_down"."""
   return re.sub(r"(?<!^)([A-Z])", r"_\1", game).lower()
 
 
@@ -89,15 +103,24 @@ class AtariEnvironment:
     num_actions: size of the game's minimal action set.
     observation_shape: `(96, 96, 4)` grayscale, `(96, 96, 12)` RGB.
     max_episode_steps: agent steps in the longest game (108,000 frames / frame skip).
-    host_side: True: not jittable, stepped through `vector`.
+    capabilities: host-side (not jittable: stepped through `vector`), rendered from frames.
   """
 
-  host_side = True
-
-  def __init__(self, env_id: str, *, color: str = "gray", frame_skip: int = 4,
-               noop_max: int = 30, screen_size: int = 96, frame_stack: int = 4,
-               max_episode_frames: int = 108_000, fire_reset: bool = True):
+  def __init__(
+    self,
+    env_id: str,
+    *,
+    color: str = "gray",
+    frame_skip: int = 4,
+    noop_max: int = 30,
+    screen_size: int = 96,
+    frame_stack: int = 4,
+    max_episode_frames: int = 108_000,
+    fire_reset: bool = True,
+  ):
+    require("ale_py", f"env={env_id}")
     from ale_py import roms
+
     match = _ID.match(env_id)
     if not match:
       raise EnvError(f"{env_id!r} is not an ALE id; they look like 'ALE/Breakout-v5'")
@@ -119,9 +142,11 @@ class AtariEnvironment:
     channels = 1 if color == "gray" else 3
     self.observation_shape = (screen_size, screen_size, channels * frame_stack)
     self.num_actions = len(self._interface(seed=0).getMinimalActionSet())
+    self.capabilities = Capabilities(family="atari", host_side=True, renderer="frames")
 
   def _interface(self, seed: int):
     from ale_py import ALEInterface, LoggerMode
+
     ALEInterface.setLoggerMode(LoggerMode.Error)
     ale = ALEInterface()
     ale.setInt("random_seed", int(seed) % (2**31 - 1))
@@ -131,7 +156,7 @@ class AtariEnvironment:
     ale.loadROM(self.rom_path)
     return ale
 
-  def vector(self, num_envs: int, seed: int, *, training: bool) -> "AtariVector":
+  def vector(self, num_envs: int, seed: int, *, training: bool) -> AtariVector:
     """`num_envs` games seeded from `seed`; `training` turns on reward clipping and
     life-loss terminals."""
     return AtariVector(self, num_envs, seed, training=training)
@@ -154,6 +179,7 @@ class _Game:
     self.per_frame = per_frame
     self.score = 0.0
     from ale_py import Action
+
     self.fire = Action.FIRE if spec.fire_reset and Action.FIRE in list(self.actions) else None
 
   def _press_fire(self) -> None:
@@ -169,11 +195,12 @@ class _Game:
 
   def _push(self) -> None:
     from PIL import Image
+
     frame = np.maximum(self.frames[0], self.frames[1])
     size = (self.spec.screen_size, self.spec.screen_size)
     small = np.asarray(Image.fromarray(frame).resize(size, Image.BILINEAR), np.uint8)
     small = small.reshape(size + (self.per_frame,))
-    self.stack = np.concatenate([self.stack[..., self.per_frame:], small], axis=-1)
+    self.stack = np.concatenate([self.stack[..., self.per_frame :], small], axis=-1)
 
   def reset(self) -> np.ndarray:
     self.ale.reset_game()
@@ -254,8 +281,12 @@ class AtariVector:
       over.append(game_over)
       scores.append(score if game_over else 0.0)
     return np.stack(observations), AtariStep(
-        np.asarray(rewards, np.float32), np.asarray(terminated), np.asarray(truncated),
-        np.asarray(over), np.asarray(scores, np.float32))
+      np.asarray(rewards, np.float32),
+      np.asarray(terminated),
+      np.asarray(truncated),
+      np.asarray(over),
+      np.asarray(scores, np.float32),
+    )
 
   def frames(self) -> list[np.ndarray]:
     """The current full-resolution RGB screen of every game (for GIFs)."""

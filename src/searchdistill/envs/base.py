@@ -10,6 +10,8 @@ from typing import Any, NamedTuple, Protocol
 
 import chex
 
+from searchdistill.envs.capabilities import Capabilities
+
 
 class EnvState(NamedTuple):
   """One environment instance as the algorithms see it (batched by the caller's `vmap`).
@@ -17,7 +19,8 @@ class EnvState(NamedTuple):
   Attributes:
     inner: the wrapped environment's own state.
     observation: the observation of `inner`, the network's input.
-    action_mask: bool `[num_actions]`, the valid flat actions; all False once `done`.
+    action_mask: bool `[A]` (`[N, A]` for N agents), the valid flat actions; all False once
+      `done`.
     done: scalar bool, True once the episode has ended.
   """
 
@@ -36,12 +39,14 @@ class Environment(Protocol):
     max_episode_steps: an upper bound on the length of an episode.
     symmetries: how many equivalent views of an instance `symmetric_view` draws from (1: the
       environment knows none).
+    capabilities: what the environment is (`envs.capabilities.Capabilities`).
   """
 
   env_id: str
   num_actions: int
   max_episode_steps: int
   symmetries: int
+  capabilities: Capabilities
 
   def reset(self, key: chex.PRNGKey) -> EnvState:
     """Samples an instance."""
@@ -74,22 +79,30 @@ class StreamStep(NamedTuple):
 
 
 class StreamEnvironment(Protocol):
-  """A stochastic single-agent environment that resets itself when an episode ends.
+  """A stochastic environment, single- or multi-agent (see `capabilities`), that resets
+  itself when an episode ends.
 
   Learned-model algorithms (MuZero) consume such endless streams of experience; the state's
   `done` field is always False, and episode ends are reported by `StreamStep`.
 
   Attributes:
     env_id: the id the environment was made from.
-    num_actions: number of discrete actions.
+    num_actions: number of discrete actions (per agent).
+    max_episode_steps: an upper bound on the length of an episode.
+    observation_shape: the shape of an array observation (MuZero's torso follows its rank).
+    capabilities: what the environment is (`envs.capabilities.Capabilities`).
   """
 
   env_id: str
   num_actions: int
+  max_episode_steps: int
+  observation_shape: tuple[int, ...]
+  capabilities: Capabilities
 
   def reset(self, key: chex.PRNGKey) -> EnvState:
     """Starts a stream."""
 
-  def step(self, state: EnvState, action: chex.Array,
-           key: chex.PRNGKey) -> tuple[EnvState, StreamStep]:
+  def step(
+    self, state: EnvState, action: chex.Array, key: chex.PRNGKey
+  ) -> tuple[EnvState, StreamStep]:
     """Applies an action; after an episode's last step the returned state is a fresh start."""

@@ -28,10 +28,11 @@ class FastBinPack(BinPack):
       # The original writes to the first free slot (argmin of the mask), slot 0 when full.
       target = (slots == jnp.argmin(ems_mask)) & accept
       ems = jax.tree.map(
-          lambda column, value: jnp.where(target, value.astype(column.dtype), column),
-          ems, new_ems)
+        lambda column, value: jnp.where(target, value.astype(column.dtype), column), ems, new_ems
+      )
       return (ems, ems_mask | target), None
 
     (ems, ems_mask), _ = jax.lax.scan(
-        insert, (ems, ems_mask), (intersection_ems, intersection_mask))
+      insert, (ems, ems_mask), (intersection_ems, intersection_mask)
+    )
     return ems, ems_mask

@@ -46,8 +46,9 @@ def permute_axes(observation, permutation: chex.Array):
   high = jnp.stack([ems.x2, ems.y2, ems.z2])[permutation]
   lengths = jnp.stack([items.x_len, items.y_len, items.z_len])[permutation]
   return observation._replace(
-      ems=type(ems)(x1=low[0], x2=high[0], y1=low[1], y2=high[1], z1=low[2], z2=high[2]),
-      items=type(items)(x_len=lengths[0], y_len=lengths[1], z_len=lengths[2]))
+    ems=type(ems)(x1=low[0], x2=high[0], y1=low[1], y2=high[1], z1=low[2], z2=high[2]),
+    items=type(items)(x_len=lengths[0], y_len=lengths[1], z_len=lengths[2]),
+  )
 
 
 def random_view(observation, key: chex.PRNGKey):

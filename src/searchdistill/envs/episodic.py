@@ -25,6 +25,7 @@ class EpisodicEnvironment:
     self.num_actions = stream.num_actions
     self.max_episode_steps = stream.max_episode_steps
     self.observation_shape = stream.observation_shape
+    self.capabilities = stream.capabilities
     self.symmetries = 1
 
   def symmetric_view(self, observation, key):
@@ -44,7 +45,6 @@ class EpisodicEnvironment:
     stepped, result = self.stream.step(state._replace(inner=inner), safe_action, step_key)
     ended = result.terminated | result.truncated
     running = stepped._replace(inner=(stepped.inner, key), done=jnp.array(False))
-    frozen = state._replace(action_mask=jnp.zeros_like(state.action_mask),
-                            done=jnp.array(True))
+    frozen = state._replace(action_mask=jnp.zeros_like(state.action_mask), done=jnp.array(True))
     next_state = jax.tree.map(lambda a, b: jnp.where(is_valid & ~ended, a, b), running, frozen)
     return next_state, jnp.where(is_valid, result.reward, 0.0).astype(jnp.float32)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from typing import Any
 
 import chex
 import jax
@@ -14,14 +13,12 @@ import numpy as np
 
 from searchdistill.envs import binpack_symmetry
 from searchdistill.envs.base import EnvState
-
-
-class EnvError(ValueError):
-  """The environment id or its interface is not usable."""
+from searchdistill.envs.capabilities import Capabilities, EnvError
 
 
 def _make_jumanji(env_id: str):
   import jumanji  # Imported here: building the CLI must not pay for it.
+
   known = sorted(jumanji.registered_environments())
   if env_id not in known:
     close = difflib.get_close_matches(env_id, known, n=1, cutoff=0.5)
@@ -29,15 +26,21 @@ def _make_jumanji(env_id: str):
     raise EnvError(f"unknown environment id '{env_id}'{hint}")
   if env_id.startswith("BinPack"):
     from jumanji.registration import _REGISTRY
+
     from searchdistill.envs.binpack_fast import FastBinPack
+
     return FastBinPack(**_REGISTRY[env_id].kwargs)
   return jumanji.make(env_id)
 
 
 def _episode_bound(env) -> int:
   generator = getattr(env, "generator", None)
-  for owner, name in ((env, "time_limit"), (generator, "max_num_items"),
-                      (env, "max_num_items"), (generator, "num_items")):
+  for owner, name in (
+    (env, "time_limit"),
+    (generator, "max_num_items"),
+    (env, "max_num_items"),
+    (generator, "num_items"),
+  ):
     value = getattr(owner, name, None)
     if isinstance(value, (int, np.integer)) and value > 0:
       return int(value)
@@ -48,10 +51,14 @@ def _axes_are_symmetric(env) -> bool:
   """BinPack with random instances in normalized coordinates (`envs.binpack_symmetry`)."""
   from jumanji.environments.packing.bin_pack.env import BinPack
   from jumanji.environments.packing.bin_pack.generator import RandomGenerator
+
   # Every EMS observed: with a subset, ties in the volume order would pick different EMSs.
-  return (isinstance(env, BinPack) and isinstance(env.generator, RandomGenerator)
-          and bool(env.normalize_dimensions)
-          and env.obs_num_ems >= env.generator.max_num_ems)
+  return (
+    isinstance(env, BinPack)
+    and isinstance(env.generator, RandomGenerator)
+    and bool(env.normalize_dimensions)
+    and env.obs_num_ems >= env.generator.max_num_ems
+  )
 
 
 class JumanjiEnvironment:
@@ -73,10 +80,15 @@ class JumanjiEnvironment:
     else:
       raise EnvError(f"{env_id} does not have a discrete action space")
     if "action_mask" not in getattr(self.env.observation_spec, "__dict__", {}) and not hasattr(
-        self.env.observation_spec, "action_mask"):
+      self.env.observation_spec, "action_mask"
+    ):
       raise EnvError(f"{env_id} has no action mask in its observation")
     self.num_actions = math.prod(self.action_shape)
     self.max_episode_steps = _episode_bound(self.env)
+    binpack = env_id.startswith("BinPack")
+    self.capabilities = Capabilities(
+      family="jumanji", network="binpack" if binpack else "generic", renderer="animate"
+    )
     self._view = binpack_symmetry.random_view if _axes_are_symmetric(self.env) else None
     self.symmetries = len(binpack_symmetry.PERMUTATIONS) if self._view else 1
 
@@ -110,13 +122,10 @@ class JumanjiEnvironment:
       warnings.simplefilter("ignore", FutureWarning)
       inner, timestep = self.env.step(state.inner, self._unflatten(safe_action))
     mask = self._mask(timestep.observation)
-    stepped = EnvState(inner, timestep.observation, mask,
-                       timestep.last() | ~jnp.any(mask))
-    ended = state._replace(action_mask=jnp.zeros_like(state.action_mask),
-                           done=jnp.array(True))
+    stepped = EnvState(inner, timestep.observation, mask, timestep.last() | ~jnp.any(mask))
+    ended = state._replace(action_mask=jnp.zeros_like(state.action_mask), done=jnp.array(True))
     next_state = jax.tree.map(lambda a, b: jnp.where(is_valid, a, b), stepped, ended)
-    next_state = next_state._replace(
-        action_mask=next_state.action_mask & ~next_state.done)
+    next_state = next_state._replace(action_mask=next_state.action_mask & ~next_state.done)
     reward = jnp.where(is_valid, timestep.reward, 0.0).astype(jnp.float32)
     return next_state, reward
 

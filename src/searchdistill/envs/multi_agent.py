@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
-from searchdistill.envs.jumanji_env import EnvError
+from searchdistill.envs.capabilities import Capabilities, EnvError
+from searchdistill.extras import require
 
 
 def is_jaxmarl_id(env_id: str) -> bool:
@@ -40,10 +41,13 @@ class JaxMARLEnvironment:
   """
 
   def __init__(self, env_id: str, **kwargs):
-    import jaxmarl  # Imported here: building the CLI must not pay for it.
     if not is_jaxmarl_id(env_id):
-      raise EnvError(f"{env_id!r} is not a supported JaxMARL id (MPE ids such as "
-                     "'MPE_simple_spread_v3' are)")
+      raise EnvError(
+        f"{env_id!r} is not a supported JaxMARL id (MPE ids such as 'MPE_simple_spread_v3' are)"
+      )
+    require("jaxmarl", f"env={env_id}")
+    import jaxmarl  # Imported here: building the CLI must not pay for it.
+
     try:
       self._env = jaxmarl.make(env_id, **kwargs)
     except (ValueError, KeyError) as e:
@@ -67,6 +71,13 @@ class JaxMARLEnvironment:
     # MPE reports the end on the step after its counter reaches max_steps: episodes of
     # max_steps = 25 last 26 steps.
     self.max_episode_steps = int(self._env.max_steps) + 1
+    self.capabilities = Capabilities(
+      family="mpe",
+      multi_agent=True,
+      num_agents=self.num_agents,
+      network="multi_agent",
+      scripted_reference="simple_spread" if env_id.startswith("MPE_simple_spread") else None,
+    )
     try:
       self._env.get_avail_actions(probe)
       self._has_masks = True
@@ -77,8 +88,7 @@ class JaxMARLEnvironment:
     observation = jnp.stack([observations[agent] for agent in self.agents]).astype(jnp.float32)
     if self._time_feature:
       elapsed = jnp.asarray(inner.step, jnp.float32) / self._env.max_steps
-      observation = jnp.concatenate(
-          [observation, jnp.full((self.num_agents, 1), elapsed)], axis=-1)
+      observation = jnp.concatenate([observation, jnp.full((self.num_agents, 1), elapsed)], axis=-1)
     if self._has_masks:
       available = self._env.get_avail_actions(inner)
       mask = jnp.stack([available[agent] for agent in self.agents]).astype(bool)
@@ -98,4 +108,5 @@ class JaxMARLEnvironment:
     ended = jnp.asarray(dones["__all__"], bool)
     # MPE episodes end only at their time limit: a truncation, never a terminal state.
     return self._state(inner, observations), StreamStep(
-        reward.astype(jnp.float32), jnp.zeros_like(ended), ended)
+      reward.astype(jnp.float32), jnp.zeros_like(ended), ended
+    )

@@ -3,8 +3,8 @@
 from searchdistill.networks.binpack import BinPackNetwork
 from searchdistill.networks.heads import PolicyValue, mask_logits
 from searchdistill.networks.mlp import MLPNetwork
-from searchdistill.networks.muzero import MuZeroNetwork
 from searchdistill.networks.multi_agent_muzero import MultiAgentMuZeroNetwork
+from searchdistill.networks.muzero import MuZeroNetwork
 
 
 def make_network(config, env):
@@ -12,27 +12,50 @@ def make_network(config, env):
   for multi-agent environments, a residual conv torso for image observations, an MLP torso
   otherwise), the EMS/item transformer for BinPack, an MLP of
   `model_blocks` layers of `model_width` units otherwise."""
-  if config.algo == "muzero" and hasattr(env, "num_agents"):
+  capabilities = env.capabilities
+  if config.run.algo == "muzero" and capabilities.multi_agent:
     return MultiAgentMuZeroNetwork(
-        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
-        width=config.model_width, num_heads=config.model_heads, num_blocks=config.model_blocks)
-  if config.algo == "muzero":
+      num_actions=env.num_actions,
+      num_atoms=2 * config.muzero.support_size + 1,
+      width=config.network.model_width,
+      num_heads=config.network.model_heads,
+      num_blocks=config.network.model_blocks,
+    )
+  if config.run.algo == "muzero":
     image = len(env.observation_shape) == 3
-    torso = config.model_torso if config.model_torso != "auto" else (
-        "resnet" if image else "mlp")
+    torso = (
+      config.network.model_torso
+      if config.network.model_torso != "auto"
+      else ("resnet" if image else "mlp")
+    )
     return MuZeroNetwork(
-        num_actions=env.num_actions, num_atoms=2 * config.support_size + 1,
-        torso=torso, width=config.model_width,
-        num_blocks=config.model_blocks,
-        downsample=torso == "resnet" and env.observation_shape[0] > 32)
-  if env.env_id.startswith("BinPack"):
+      num_actions=env.num_actions,
+      num_atoms=2 * config.muzero.support_size + 1,
+      torso=torso,
+      width=config.network.model_width,
+      num_blocks=config.network.model_blocks,
+      downsample=torso == "resnet" and env.observation_shape[0] > 32,
+    )
+  if capabilities.network == "binpack":
     return BinPackNetwork(
-        num_layers=config.num_transformer_layers, num_heads=config.transformer_num_heads,
-        key_size=config.transformer_key_size, mlp_ratio=config.transformer_mlp_ratio,
-        norm=config.transformer_norm)
-  return MLPNetwork(num_actions=env.num_actions,
-                    hidden_sizes=(config.model_width,) * config.model_blocks)
+      num_layers=config.network.num_transformer_layers,
+      num_heads=config.network.transformer_num_heads,
+      key_size=config.network.transformer_key_size,
+      mlp_ratio=config.network.transformer_mlp_ratio,
+      norm=config.network.transformer_norm,
+    )
+  return MLPNetwork(
+    num_actions=env.num_actions,
+    hidden_sizes=(config.network.model_width,) * config.network.model_blocks,
+  )
 
 
-__all__ = ["BinPackNetwork", "MLPNetwork", "MultiAgentMuZeroNetwork", "MuZeroNetwork",
-           "PolicyValue", "make_network", "mask_logits"]
+__all__ = [
+  "BinPackNetwork",
+  "MLPNetwork",
+  "MultiAgentMuZeroNetwork",
+  "MuZeroNetwork",
+  "PolicyValue",
+  "make_network",
+  "mask_logits",
+]

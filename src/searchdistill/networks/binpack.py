@@ -33,8 +33,8 @@ class AttentionBlock(nn.Module):
     else:
       queries_in, keys_in = queries, keys
     attended = nn.MultiHeadDotProductAttention(
-        num_heads=self.num_heads, qkv_features=width, out_features=width)(
-            queries_in, keys_in, mask=mask[..., None, :, :])
+      num_heads=self.num_heads, qkv_features=width, out_features=width
+    )(queries_in, keys_in, mask=mask[..., None, :, :])
     # A query whose keys are all masked attends uniformly to garbage: zero its update instead.
     attended = jnp.where(jnp.any(mask, axis=-1, keepdims=True), attended, 0.0)
     x = queries + attended
@@ -76,18 +76,22 @@ class BinPackNetwork(nn.Module):
     ems_valid = observation.ems_mask
     items_open = observation.items_mask & ~observation.items_placed
     item_features = jnp.concatenate(
-        [item_features, items_open[..., None].astype(item_features.dtype)], axis=-1)
+      [item_features, items_open[..., None].astype(item_features.dtype)], axis=-1
+    )
     action_mask = observation.action_mask
 
     ems_x = nn.Dense(width, name="ems_embed")(ems_features.astype(jnp.float32))
     item_x = nn.Dense(width, name="item_embed")(item_features.astype(jnp.float32))
-    block = lambda name: AttentionBlock(self.num_heads, self.key_size, self.mlp_ratio, self.norm,
-                                         name=name)
+    block = lambda name: AttentionBlock(
+      self.num_heads, self.key_size, self.mlp_ratio, self.norm, name=name
+    )
     for layer in range(self.num_layers):
       ems_x = block(f"ems_self_{layer}")(
-          ems_x, ems_x, ems_valid[..., :, None] & ems_valid[..., None, :])
+        ems_x, ems_x, ems_valid[..., :, None] & ems_valid[..., None, :]
+      )
       item_x = block(f"item_self_{layer}")(
-          item_x, item_x, items_open[..., :, None] & items_open[..., None, :])
+        item_x, item_x, items_open[..., :, None] & items_open[..., None, :]
+      )
       new_ems = block(f"ems_cross_{layer}")(ems_x, item_x, action_mask)
       item_x = block(f"item_cross_{layer}")(item_x, ems_x, jnp.swapaxes(action_mask, -1, -2))
       ems_x = new_ems

@@ -25,9 +25,10 @@ class MLPNetwork(nn.Module):
   @nn.compact
   def __call__(self, observation) -> PolicyValue:
     leaves = jax.tree.leaves(observation)
-    batch_shape = leaves[0].shape[:self.batch_ndim]
+    batch_shape = leaves[0].shape[: self.batch_ndim]
     x = jnp.concatenate(
-        [leaf.reshape(batch_shape + (-1,)).astype(jnp.float32) for leaf in leaves], axis=-1)
+      [leaf.reshape(batch_shape + (-1,)).astype(jnp.float32) for leaf in leaves], axis=-1
+    )
     for size in self.hidden_sizes:
       x = nn.relu(nn.Dense(size)(x))
     return PolicyValue(nn.Dense(self.num_actions)(x), nn.Dense(1)(x)[..., 0])

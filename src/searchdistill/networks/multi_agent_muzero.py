@@ -67,15 +67,18 @@ class MultiAgentMuZeroNetwork(nn.Module):
   def setup(self):
     self.encoder = [nn.Dense(self.width), nn.Dense(self.width)]
     self.dynamics_in = nn.Dense(self.width)
-    self.dynamics_blocks = [_AgentAttention(self.width, self.num_heads)
-                            for _ in range(self.num_blocks)]
+    self.dynamics_blocks = [
+      _AgentAttention(self.width, self.num_heads) for _ in range(self.num_blocks)
+    ]
     self.prediction_block = _AgentAttention(self.width, self.num_heads)
     self.reward_head = [nn.Dense(self.width), nn.Dense(self.num_atoms)]
     self.value_head = [nn.Dense(self.width), nn.Dense(self.num_atoms)]
     self.policy_head = [nn.Dense(self.width), nn.Dense(self.num_actions)]
     self.projection = [nn.Dense(self.projection_size), nn.Dense(self.projection_size)]
-    self.projection_predictor = [nn.Dense(self.projection_size // 2),
-                                 nn.Dense(self.projection_size)]
+    self.projection_predictor = [
+      nn.Dense(self.projection_size // 2),
+      nn.Dense(self.projection_size),
+    ]
 
   @staticmethod
   def _mlp(layers, x):
@@ -87,8 +90,7 @@ class MultiAgentMuZeroNetwork(nn.Module):
     x = nn.relu(self._mlp(self.encoder, observation.astype(jnp.float32)))
     return jax.vmap(normalize_latent, in_axes=1, out_axes=1)(x)
 
-  def dynamics(self, latent: chex.Array, joint_action: chex.Array
-               ) -> tuple[chex.Array, chex.Array]:
+  def dynamics(self, latent: chex.Array, joint_action: chex.Array) -> tuple[chex.Array, chex.Array]:
     """(latents `[B, N, W]`, joint action int `[B, N]`) -> (next latents, team reward logits
     `[B, num_atoms]`). Every agent's next latent attends to all agents' latents and actions."""
     chex.assert_rank([latent, joint_action], [3, 2])
@@ -102,8 +104,9 @@ class MultiAgentMuZeroNetwork(nn.Module):
   def predict(self, latent: chex.Array) -> JointPrediction:
     """Latents `[B, N, W]` -> per-agent policy logits and the centralized value."""
     x = self.prediction_block(latent)
-    return JointPrediction(self._mlp(self.policy_head, x),
-                           self._mlp(self.value_head, jnp.mean(x, axis=1)))
+    return JointPrediction(
+      self._mlp(self.policy_head, x), self._mlp(self.value_head, jnp.mean(x, axis=1))
+    )
 
   def project(self, latent: chex.Array, *, with_predictor: bool) -> chex.Array:
     """Consistency-loss embedding `[B, projection_size]` of a joint latent (mean over agents,
@@ -117,5 +120,4 @@ class MultiAgentMuZeroNetwork(nn.Module):
     """Touches every parameter (used by `init`)."""
     latent = self.represent(observation)
     next_latent, reward_logits = self.dynamics(latent, joint_action)
-    return self.predict(next_latent), reward_logits, self.project(next_latent,
-                                                                  with_predictor=True)
+    return self.predict(next_latent), reward_logits, self.project(next_latent, with_predictor=True)

@@ -89,8 +89,7 @@ class MuZeroNetwork(nn.Module):
     image = self.torso == "resnet"
     block = (lambda: _ConvBlock(self.width)) if image else (lambda: _DenseBlock(self.width))
     if image:
-      stem = [nn.Conv(self.width // 2, (3, 3), strides=2), nn.Conv(self.width, (3, 3),
-                                                                     strides=2)]
+      stem = [nn.Conv(self.width // 2, (3, 3), strides=2), nn.Conv(self.width, (3, 3), strides=2)]
       self.stem = stem if self.downsample else [nn.Conv(self.width, (3, 3))]
       self.dynamics_in = nn.Conv(self.width, (3, 3))
     else:
@@ -103,8 +102,10 @@ class MuZeroNetwork(nn.Module):
     self.policy_head = [nn.Dense(self.width), nn.Dense(self.num_actions)]
     self.value_head = [nn.Dense(self.width), nn.Dense(self.num_atoms)]
     self.projection = [nn.Dense(self.projection_size), nn.Dense(self.projection_size)]
-    self.projection_predictor = [nn.Dense(self.projection_size // 2),
-                                 nn.Dense(self.projection_size)]
+    self.projection_predictor = [
+      nn.Dense(self.projection_size // 2),
+      nn.Dense(self.projection_size),
+    ]
 
   def _head(self, layers, latent):
     x = latent.reshape(latent.shape[0], -1)
@@ -134,8 +135,7 @@ class MuZeroNetwork(nn.Module):
     `[B, num_atoms]`)."""
     one_hot = jax.nn.one_hot(action, self.num_actions)
     if self.torso == "resnet":
-      planes = jnp.broadcast_to(one_hot[:, None, None, :],
-                                latent.shape[:-1] + (self.num_actions,))
+      planes = jnp.broadcast_to(one_hot[:, None, None, :], latent.shape[:-1] + (self.num_actions,))
       x = jnp.concatenate([latent, planes], axis=-1)
     else:
       x = jnp.concatenate([latent, one_hot], axis=-1)

@@ -3,7 +3,8 @@
 MuZero predicts values and rewards as distributions over integers on a squashed scale:
 `h(x) = sign(x) (sqrt(|x| + 1) - 1) + eps x` compresses large returns, a scalar target becomes
 a "two-hot" distribution over the support, and a prediction becomes a scalar again as
-`h^-1(E[support])`. Everything here is a pure function of one example; `vmap` to batch.
+`h^-1(E[support])`. Every function works elementwise over any leading axes (`[...]` scalars,
+`[..., num_atoms]` distributions), so batches need no `vmap`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Support:
     return jnp.linspace(self.low, self.high, self.num_atoms)
 
   @classmethod
-  def symmetric(cls, size: int) -> "Support":
+  def symmetric(cls, size: int) -> Support:
     """Integers -size..size (MuZero's Atari support is size 300)."""
     return cls(low=-float(size), high=float(size), num_atoms=2 * size + 1)
 
@@ -72,8 +73,10 @@ def to_two_hot(x: chex.Array, support: Support) -> chex.Array:
   upper_weight = position - lower
   lower = lower.astype(jnp.int32)
   atoms = jnp.arange(support.num_atoms)
-  return (jax.nn.one_hot(lower, support.num_atoms) * (1.0 - upper_weight)[..., None]
-          + (atoms == lower[..., None] + 1) * upper_weight[..., None])
+  return (
+    jax.nn.one_hot(lower, support.num_atoms) * (1.0 - upper_weight)[..., None]
+    + (atoms == lower[..., None] + 1) * upper_weight[..., None]
+  )
 
 
 def from_probs(probs: chex.Array, support: Support) -> chex.Array:

@@ -33,7 +33,7 @@ class ReplayState(NamedTuple):
     data: pytree of arrays `[E, C, ...]` (sharded: `[M, E, C, ...]`), the stored steps.
     priority: float32 `[E, C]` (`[M, E, C]`), sampling priority of a window starting at each
       slot.
-    max_priority: float32 scalar, the largest priority ever set (given to new steps).
+    max_priority: float32 scalar, max(1, the largest priority ever set), given to new steps.
     written: int32 scalar (`[M]`), steps written per stream so far (the next step's time
       index).
   """
@@ -66,21 +66,25 @@ def init(example_step: Any, *, num_streams: int, capacity: int) -> ReplayState:
   """An empty buffer for steps shaped like `example_step` (one step of one stream)."""
   if capacity < 2 or num_streams < 1:
     raise ValueError(f"need capacity >= 2 and num_streams >= 1, got {capacity}, {num_streams}")
-  data = jax.tree.map(lambda x: jnp.zeros((num_streams, capacity) + jnp.shape(x),
-                                          jnp.asarray(x).dtype), example_step)
-  return ReplayState(data, jnp.zeros((num_streams, capacity), jnp.float32), jnp.float32(1.0),
-                     jnp.int32(0))
+  data = jax.tree.map(
+    lambda x: jnp.zeros((num_streams, capacity) + jnp.shape(x), jnp.asarray(x).dtype), example_step
+  )
+  return ReplayState(
+    data, jnp.zeros((num_streams, capacity), jnp.float32), jnp.float32(1.0), jnp.int32(0)
+  )
 
 
-def init_sharded(example_step: Any, *, num_shards: int, num_streams: int,
-                 capacity: int) -> ReplayState:
+def init_sharded(
+  example_step: Any, *, num_shards: int, num_streams: int, capacity: int
+) -> ReplayState:
   """An empty sharded buffer: `num_shards` buffers of `num_streams` streams each."""
   if num_shards < 1:
     raise ValueError(f"need num_shards >= 1, got {num_shards}")
   one = init(example_step, num_streams=num_streams, capacity=capacity)
   stack = lambda x: jnp.broadcast_to(x, (num_shards,) + x.shape)
-  return ReplayState(jax.tree.map(stack, one.data), stack(one.priority), one.max_priority,
-                     stack(one.written))
+  return ReplayState(
+    jax.tree.map(stack, one.data), stack(one.priority), one.max_priority, stack(one.written)
+  )
 
 
 def capacity_of(state: ReplayState) -> int:
@@ -100,16 +104,22 @@ def add(state: ReplayState, steps: Any) -> ReplayState:
 
 def add_to_shard(state: ReplayState, shard, steps: Any) -> ReplayState:
   """`add` for one shard of a sharded buffer (`steps` leaves `[E, L, ...]`)."""
-  part = ReplayState(jax.tree.map(lambda x: x[shard], state.data), state.priority[shard],
-                     state.max_priority, state.written[shard])
+  part = ReplayState(
+    jax.tree.map(lambda x: x[shard], state.data),
+    state.priority[shard],
+    state.max_priority,
+    state.written[shard],
+  )
   part = add(part, steps)
   return ReplayState(
-      jax.tree.map(lambda whole, new: whole.at[shard].set(new), state.data, part.data),
-      state.priority.at[shard].set(part.priority), part.max_priority,
-      state.written.at[shard].set(part.written))
+    jax.tree.map(lambda whole, new: whole.at[shard].set(new), state.data, part.data),
+    state.priority.at[shard].set(part.priority),
+    part.max_priority,
+    state.written.at[shard].set(part.written),
+  )
 
 
-def valid_starts(state: ReplayState, window: int) -> chex.Array:
+def valid_starts(state: ReplayState, *, window: int) -> chex.Array:
   """bool `[C]` (sharded: `[M, C]`): slots whose `window` consecutive steps are all written
   and still stored."""
   capacity = capacity_of(state)
@@ -123,13 +133,14 @@ def valid_starts(state: ReplayState, window: int) -> chex.Array:
 def sampling_probabilities(state: ReplayState, *, window: int, alpha: float) -> chex.Array:
   """float32, shaped like the priorities: the probability of each window start (0 where the
   window is unusable)."""
-  usable = jnp.expand_dims(valid_starts(state, window), -2)
+  usable = jnp.expand_dims(valid_starts(state, window=window), -2)
   scores = jnp.where(usable, jnp.power(jnp.maximum(state.priority, 1e-12), alpha), 0.0)
   return scores / jnp.maximum(jnp.sum(scores), 1e-30)
 
 
-def sample(state: ReplayState, key: chex.PRNGKey, *, batch_size: int, window: int,
-           alpha: float, beta: float) -> Sample:
+def sample(
+  state: ReplayState, key: chex.PRNGKey, *, batch_size: int, window: int, alpha: float, beta: float
+) -> Sample:
   """Draws `batch_size` windows (with replacement) by priority; see the module docstring.
 
   `alpha = 0` samples uniformly among usable windows; `beta = 1` fully corrects the bias.
@@ -151,8 +162,9 @@ def sample(state: ReplayState, key: chex.PRNGKey, *, batch_size: int, window: in
   data = jax.tree.map(lambda x: _by_stream(state, x)[stream[:, None], positions], state.data)
   num_usable = jnp.sum(flat > 0)
   weight = jnp.power(num_usable * flat[index], -beta)
-  return Sample(data, stream.astype(jnp.int32), slot.astype(jnp.int32),
-                weight / jnp.max(weight), flat[index])
+  return Sample(
+    data, stream.astype(jnp.int32), slot.astype(jnp.int32), weight / jnp.max(weight), flat[index]
+  )
 
 
 def _by_stream(state: ReplayState, leaf: chex.Array) -> chex.Array:
@@ -161,13 +173,17 @@ def _by_stream(state: ReplayState, leaf: chex.Array) -> chex.Array:
   return leaf.reshape((-1,) + leaf.shape[leading:])
 
 
-def update_priorities(state: ReplayState, stream: chex.Array, slot: chex.Array,
-                      priority: chex.Array) -> ReplayState:
-  """Sets the priorities of sampled windows (for example to their value errors)."""
+def update_priorities(
+  state: ReplayState, stream: chex.Array, slot: chex.Array, priority: chex.Array
+) -> ReplayState:
+  """Sets the priorities of sampled windows (for example to their value errors): `stream` and
+  `slot` int32 `[B]` as in a `Sample`, `priority` float `[B]` (floored at 1e-6)."""
   priority = jnp.maximum(priority.astype(jnp.float32), 1e-6)
   updated = _by_stream(state, state.priority).at[stream, slot].set(priority)
-  return state._replace(priority=updated.reshape(state.priority.shape),
-                        max_priority=jnp.maximum(state.max_priority, jnp.max(priority)))
+  return state._replace(
+    priority=updated.reshape(state.priority.shape),
+    max_priority=jnp.maximum(state.max_priority, jnp.max(priority)),
+  )
 
 
 def size(state: ReplayState) -> chex.Array:

@@ -48,10 +48,11 @@ def batched_backward(tree: Tree, leaf_index) -> Tree:
       return array.at[(rows,) + index_arrays].set(jnp.where(active, value, old).astype(array.dtype))
 
     tree = tree.replace(
-        node_values=write(tree.node_values, parent_value, parent),
-        node_visits=write(tree.node_visits, count + 1, parent),
-        children_values=write(tree.children_values, child_value, parent, action),
-        children_visits=write(tree.children_visits, child_visits + 1, parent, action))
+      node_values=write(tree.node_values, parent_value, parent),
+      node_visits=write(tree.node_visits, count + 1, parent),
+      children_values=write(tree.children_values, child_value, parent, action),
+      children_visits=write(tree.children_visits, child_visits + 1, parent, action),
+    )
     return tree, jnp.where(active, new_leaf_value, leaf_value), jnp.where(active, parent, index)
 
   leaf_index = jnp.asarray(leaf_index, dtype=jnp.int32)

@@ -5,19 +5,21 @@ from __future__ import annotations
 import pathlib
 
 from searchdistill.config import ConfigError, load_config
-from searchdistill.training.logging import read_metrics, training_minutes
+from searchdistill.envs.registry import family as env_family
+from searchdistill.runs.metrics import read_metrics, training_minutes
 
 
 def run_label(run_dir) -> str:
   config = load_config(pathlib.Path(run_dir) / "config.yaml")
-  if config.algo == "distill":
-    return f"{config.algo} ({config.num_simulations} sims) s{config.seed}"
-  return f"{config.algo} s{config.seed}"
+  if config.run.algo == "distill":
+    return f"{config.run.algo} ({config.search.num_simulations} sims) s{config.run.seed}"
+  return f"{config.run.algo} s{config.run.seed}"
 
 
 def plot_runs(run_dirs, out: str) -> None:
   """One line per run and evaluation kind: greedy solid, search dashed, rollout faint."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -30,31 +32,53 @@ def plot_runs(run_dirs, out: str) -> None:
     color = f"C{index}"
     label = run_label(run_dir)
     final_steps.append(max(records[-1]["env_steps"], 1.0))
-    env_ids.add(load_config(pathlib.Path(run_dir) / "config.yaml").env)
+    env_ids.add(load_config(pathlib.Path(run_dir) / "config.yaml").run.env)
     for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
       # Stream algorithms (MuZero) report no rollout return in iterations where no episode
       # ended; those are skipped rather than drawn as zeros.
       rollouts = [r for r in records if r.get("rollout/episodes", 1) > 0]
-      axis.plot([x_of(r) for r in rollouts], [r["rollout/avg_return"] for r in rollouts],
-                color=color, alpha=0.25, linewidth=1, label=f"{label} rollout")
+      axis.plot(
+        [x_of(r) for r in rollouts],
+        [r["rollout/avg_return"] for r in rollouts],
+        color=color,
+        alpha=0.25,
+        linewidth=1,
+        label=f"{label} rollout",
+      )
       for kind, style in (("greedy", "-"), ("search", "--")):
-        points = [(x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
-                  for r in records if r.get(f"eval/{kind}/mean") is not None]
+        points = [
+          (x_of(r), r[f"eval/{kind}/mean"], r[f"eval/{kind}/stderr"])
+          for r in records
+          if r.get(f"eval/{kind}/mean") is not None
+        ]
         if points:
           x, y, e = zip(*points)
-          axis.errorbar(x, y, yerr=e, color=color, linestyle=style, marker="o", markersize=3,
-                        capsize=2, label=f"{label} eval {kind}")
+          axis.errorbar(
+            x,
+            y,
+            yerr=e,
+            color=color,
+            linestyle=style,
+            marker="o",
+            markersize=3,
+            capsize=2,
+            label=f"{label} eval {kind}",
+          )
+  _label_axes(axes, final_steps, env_ids)
+  fig.tight_layout()
+  fig.savefig(out, dpi=120)
+  plt.close(fig)
+
+
+def _label_axes(axes, final_steps, env_ids) -> None:
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   if max(final_steps) > 4 * min(final_steps):
     # Algorithms that differ in sample cost (MuZero vs PPO) need a log axis to share a plot.
     axes[1].set_xscale("log")
-  binpack = all(env_id.startswith("BinPack") for env_id in env_ids)
-  axes[0].set_ylabel("utilization (return)" if binpack else "episode return")
+  return_names = {env_family(env_id).return_name for env_id in env_ids}
+  axes[0].set_ylabel(return_names.pop() if len(return_names) == 1 else "episode return")
   axes[0].set_title(", ".join(sorted(env_ids)), fontsize=9, loc="left")
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(fontsize=7, loc="best")
-  fig.tight_layout()
-  fig.savefig(out, dpi=120)
-  plt.close(fig)

@@ -13,13 +13,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from searchdistill.training.evaluation import make_policy
+from searchdistill.envs.base import EnvState
 
 # Cell colors of MinAtar channels, in channel order (later channels are drawn on top).
-_PALETTE = np.array([
-    [240, 200, 60], [230, 80, 80], [90, 160, 230], [120, 200, 120], [200, 120, 220],
-    [250, 150, 70], [160, 160, 160], [60, 200, 200], [230, 230, 230], [150, 110, 70],
-], np.uint8)
+_PALETTE = np.array(
+  [
+    [240, 200, 60],
+    [230, 80, 80],
+    [90, 160, 230],
+    [120, 200, 120],
+    [200, 120, 220],
+    [250, 150, 70],
+    [160, 160, 160],
+    [60, 200, 200],
+    [230, 230, 230],
+    [150, 110, 70],
+  ],
+  np.uint8,
+)
 
 
 class Episode(NamedTuple):
@@ -51,12 +62,12 @@ def play_episode(parts, params, *, key, simulations: int = 0) -> Episode:
   """Plays one held-out episode from `key` with the run's greedy network (`simulations` 0)
   or its noise-free search."""
   if parts.learned_model:
-    if getattr(parts.env, "host_side", False):
+    if parts.env.capabilities.host_side:
       return _play_atari(parts, params, key=key, simulations=simulations)
     return _play_stream(parts, params, key=key, simulations=simulations)
   env = parts.env
-  policy = make_policy(env, parts.network, num_simulations=simulations, config=parts.config)
-  choose = jax.jit(lambda p, s, keys: policy(p, jax.tree.map(lambda x: x[None], s), keys)[0])
+  policy = parts.policy(simulations)
+  choose = jax.jit(lambda p, s, keys: policy(p, keys, jax.tree.map(lambda x: x[None], s))[0])
   step = jax.jit(env.step)
   state = jax.jit(env.reset)(key)
   states, total = [state], 0.0
@@ -66,20 +77,21 @@ def play_episode(parts, params, *, key, simulations: int = 0) -> Episode:
     state, reward = step(state, choose(params, state, jax.random.fold_in(key, t)[None]))
     states.append(state)
     total += float(reward)
-  if hasattr(env, "animate"):
+  if env.capabilities.renderer == "animate":
     return Episode(None, states, total, len(states) - 1)
   return Episode([grid_frame(s.observation) for s in states], None, total, len(states) - 1)
 
 
 def _play_stream(parts, params, *, key, simulations: int) -> Episode:
   env = parts.env
-  choose = jax.jit(parts.learned_policy(simulations))
+  policy = parts.policy(simulations)
+  choose = jax.jit(lambda p, s, keys: policy(p, keys, jax.tree.map(lambda x: x[None], s))[0])
   step = jax.jit(env.step)
   state = jax.jit(env.reset)(key)
   frames, total = [grid_frame(state.observation)], 0.0
   for t in range(env.max_episode_steps):
     step_key = jax.random.fold_in(key, t)
-    action = choose(params, step_key, state.observation[None], state.action_mask[None])[0]
+    action = choose(params, state, step_key[None])
     next_state, result = step(state, action, step_key)
     total += float(result.reward)
     if bool(result.terminated | result.truncated):
@@ -90,15 +102,15 @@ def _play_stream(parts, params, *, key, simulations: int) -> Episode:
 
 
 def _play_atari(parts, params, *, key, simulations: int) -> Episode:
-  choose = jax.jit(parts.learned_policy(simulations))
+  policy = jax.jit(parts.policy(simulations))
   seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
   vector = parts.env.vector(1, seed=seed, training=False)
   observation = vector.reset()
   frames = vector.frames()
-  limit = parts.config.eval_max_steps or parts.env.max_episode_steps
+  limit = parts.config.eval.eval_max_steps or parts.env.max_episode_steps
   for t in range(limit):
-    action = choose(params, jax.random.fold_in(key, t), jnp.asarray(observation),
-                    jnp.asarray(vector.action_mask))
+    states = EnvState(None, jnp.asarray(observation), jnp.asarray(vector.action_mask), None)
+    action = policy(params, jax.random.fold_in(key, t)[None], states)
     observation, result = vector.step(np.asarray(action))
     if result.game_over[0]:
       return Episode(frames, None, float(result.scores[0]), t + 1)
@@ -111,9 +123,11 @@ def write_gif(parts, episode: Episode, path: str, interval: int = 100) -> None:
   if episode.frames is None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
+
     matplotlib.use("Agg")
     parts.env.animate([s.inner for s in episode.states], path, interval=4 * interval)
     return
   from PIL import Image
+
   images = [Image.fromarray(frame) for frame in episode.frames]
   images[0].save(path, save_all=True, append_images=images[1:], duration=interval, loop=0)

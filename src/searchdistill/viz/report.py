@@ -3,15 +3,16 @@ curves, with the reference policies' scores where the environment has them."""
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 import statistics
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from searchdistill.config import load_config
-from searchdistill.training.logging import read_metrics, training_minutes
+from searchdistill.runs.metrics import read_metrics, training_minutes
 
 
 def _final(records: list[dict], key: str):
@@ -35,61 +36,184 @@ def group_runs(run_dirs) -> dict[str, list[tuple[pathlib.Path, list[dict]]]]:
     config = load_config(run_dir / "config.yaml")
     # The run directory names the algorithm and variant: `<algo>[_<variant>]_s<seed>`.
     label = run_dir.name.rsplit("_s", 1)[0]
-    if config.algo == "distill":
-      label += f" ({config.num_simulations} sims)"
+    if config.run.algo == "distill":
+      label += f" ({config.search.num_simulations} sims)"
     groups.setdefault(label, []).append((run_dir, read_metrics(run_dir)))
   return groups
 
 
-def write_report(run_dirs, out: pathlib.Path, *, minutes: float,
-                 references: Optional[dict] = None) -> str:
-  """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
-  per run, the final score +- stderr across its evaluation episodes; then the reference
-  policies (`name -> summarize(...)` dict) on the same episodes."""
-  groups = group_runs(run_dirs)
-  lines = [f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)", "",
-           "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
-           "utilization; otherwise the return); mean +- standard error across seeds.", "",
-           "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
-           "| wall minutes |",
-           "|---|---|---|---|---|---|---|---|"]
+HELD_OUT_FILE = "eval_1024.json"
+
+
+def held_out(run_dir: pathlib.Path) -> dict | None:
+  """A run's large held-out evaluation, if one was saved beside it: `HELD_OUT_FILE` holding
+  `{"greedy": summary, "search_32": summary}` (summaries of `searchdistill eval RUN
+  --episodes 1024 --json`, without and with `--simulations 32`)."""
+  path = pathlib.Path(run_dir) / HELD_OUT_FILE
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def _spread(values: Sequence[float]) -> tuple[float, float | None]:
+  """Mean and standard error across seeds (None with a single seed)."""
+  mean = statistics.fmean(values)
+  if len(values) < 2:
+    return mean, None
+  return mean, statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _algorithm_table(groups) -> list[str]:
+  lines = [
+    "| algorithm | seeds | greedy | search | env steps | decisions/s | training minutes "
+    "| wall minutes |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
   for label, runs in groups.items():
     records = [r for _, r in runs]
     rates = [statistics.median(x["decisions_per_second"] for x in r[1:] or r) for r in records]
-    lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
-        label, len(runs),
-        _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
-        _mean_stderr([_final(r, "eval/search/mean") for r in records]),
-        _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
-        f"{statistics.fmean(rates):.0f}",
-        f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
-        f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}"))
-  lines += ["", "Per run: mean +- standard error across the evaluation episodes.", "",
-            "| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
-  for label, runs in groups.items():
+    cells = (
+      label,
+      len(runs),
+      _mean_stderr([_final(r, "eval/greedy/mean") for r in records]),
+      _mean_stderr([_final(r, "eval/search/mean") for r in records]),
+      _mean_stderr([r[-1]["env_steps"] for r in records]).split(".")[0],
+      f"{statistics.fmean(rates):.0f}",
+      f"{statistics.fmean(training_minutes(r[-1]) for r in records):.1f}",
+      f"{statistics.fmean(r[-1]['wall_seconds'] for r in records) / 60:.1f}",
+    )
+    lines.append("| " + " | ".join(map(str, cells)) + " |")
+  return lines
+
+
+def _run_table(groups) -> list[str]:
+  lines = ["| run | greedy | search | env steps | iterations |", "|---|---|---|---|---|"]
+  for runs in groups.values():
     for run_dir, r in runs:
+
       def fmt(kind):
         mean, stderr = _final(r, f"eval/{kind}/mean"), _final(r, f"eval/{kind}/stderr")
         if mean is None:
           return "-"
         return f"{mean:.3f}" + ("" if stderr is None else f" +- {stderr:.3f}")
-      lines.append(f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
-                   f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |")
+
+      lines.append(
+        f"| {run_dir.name} | {fmt('greedy')} | {fmt('search')} | "
+        f"{r[-1]['env_steps']:.0f} | {r[-1]['iteration']} |"
+      )
+  return lines
+
+
+def _held_out_greedy(groups) -> dict[str, list[float]]:
+  """Per algorithm, the 1024-episode greedy score of each run, when every run has one."""
+  scores = {}
+  for label, runs in groups.items():
+    evaluations = [held_out(run_dir) for run_dir, _ in runs]
+    if all(evaluations):
+      scores[label] = [e["greedy"]["mean"] for e in evaluations]
+  return scores
+
+
+def _held_out_table(groups) -> list[str]:
+  lines = []
+  for runs in groups.values():
+    for run_dir, _ in runs:
+      evaluation = held_out(run_dir)
+      if evaluation:
+        cells = [
+          f"{evaluation[k]['mean']:.3f} +- {evaluation[k]['stderr']:.3f}"
+          if k in evaluation
+          else "-"
+          for k in ("greedy", "search_32")
+        ]
+        lines.append(f"| {run_dir.name} | {cells[0]} | {cells[1]} |")
+  if not lines:
+    return []
+  return [
+    "",
+    f"Held-out evaluation of the final networks on 1024 episodes ({HELD_OUT_FILE}):",
+    "",
+    "| run | greedy | search (32 sims) |",
+    "|---|---|---|",
+    *lines,
+  ]
+
+
+def _differences(groups) -> list[str]:
+  """Greedy differences between algorithms, on the 1024-episode evaluations where every run
+  has one, with the combined standard error across seeds."""
+  scores = _held_out_greedy(groups)
+  source = "1024 held-out episodes"
+  if len(scores) < 2:
+    source = "the runs' final evaluations"
+    scores = {
+      label: [_final(r, "eval/greedy/mean") for _, r in runs] for label, runs in groups.items()
+    }
+  labels = [label for label, values in scores.items() if None not in values]
+  lines = []
+  for index, first in enumerate(labels):
+    for second in labels[index + 1 :]:
+      (m1, e1), (m2, e2) = _spread(scores[first]), _spread(scores[second])
+      if e1 is None or e2 is None:
+        lines.append(f"| {first} - {second} | {m1 - m2:+.3f} | - | (one seed) |")
+        continue
+      combined = math.hypot(e1, e2)
+      verdict = "yes" if abs(m1 - m2) > 2 * combined else "no"
+      lines.append(f"| {first} - {second} | {m1 - m2:+.3f} | {combined:.3f} | {verdict} |")
+  if not lines:
+    return []
+  return [
+    "",
+    f"Greedy differences across seeds (on {source}):",
+    "",
+    "| difference | mean | combined stderr | more than twice it |",
+    "|---|---|---|---|",
+    *lines,
+  ]
+
+
+def write_report(
+  run_dirs, out: pathlib.Path, *, minutes: float, references: dict | None = None
+) -> str:
+  """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
+  per run, the final score +- stderr across its evaluation episodes; the runs' 1024-episode
+  evaluations where saved (`held_out`); the greedy differences between algorithms; then the
+  reference policies (`name -> summarize(...)` dict) on the same episodes."""
+  groups = group_runs(run_dirs)
+  lines = [
+    f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)",
+    "",
+    "Score on the fixed held-out episodes at the end of each run (BinPack: volume "
+    "utilization; otherwise the return); mean +- standard error across seeds.",
+    "",
+    *_algorithm_table(groups),
+    "",
+    "Per run: mean +- standard error across the evaluation episodes.",
+    "",
+    *_run_table(groups),
+    *_held_out_table(groups),
+    *_differences(groups),
+  ]
   if references:
-    lines += ["", "Reference policies on the same evaluation episodes:", "",
-              "| policy | return | episodes |", "|---|---|---|"]
+    lines += [
+      "",
+      "Reference policies on the same evaluation episodes:",
+      "",
+      "| policy | return | episodes |",
+      "|---|---|---|",
+    ]
     for name, score in references.items():
-      lines.append(f"| {name} | {score['mean']:.3f} +- {score['stderr']:.3f} | "
-                   f"{score['episodes']} |")
+      lines.append(
+        f"| {name} | {score['mean']:.3f} +- {score['stderr']:.3f} | {score['episodes']} |"
+      )
   text = "\n".join(lines) + "\n"
   out.write_text(text)
   return text
 
 
-def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = None) -> None:
+def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None) -> None:
   """Score against training time and env steps, greedy (solid) and with search (dashed):
   mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -99,25 +223,40 @@ def plot_comparison(run_dirs, out: pathlib.Path, references: Optional[dict] = No
       for kind, style in (("greedy", "-"), ("search", "--")):
         curves = []
         for _, records in runs:
-          points = [(x_of(r), r[f"eval/{kind}/mean"]) for r in records
-                    if r.get(f"eval/{kind}/mean") is not None]
+          points = [
+            (x_of(r), r[f"eval/{kind}/mean"])
+            for r in records
+            if r.get(f"eval/{kind}/mean") is not None
+          ]
           if points:
             curves.append(np.array(points))
         if not curves:
           continue
         grid = np.linspace(min(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 60)
         ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-        axis.plot(grid, ys.mean(0), color=f"C{index}", linestyle=style,
-                  label=f"{label} {kind}, {len(curves)} seeds")
+        axis.plot(
+          grid,
+          ys.mean(0),
+          color=f"C{index}",
+          linestyle=style,
+          label=f"{label} {kind}, {len(curves)} seeds",
+        )
         axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
   axes[0].set_xlabel("training time (minutes, evaluation excluded)")
   axes[1].set_xlabel("environment steps")
   axes[0].set_ylabel("score on held-out episodes")
-  for index, (name, score) in enumerate((references or {}).items()):
+  for name, score in (references or {}).items():
     for axis in axes:
       axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
-    axes[0].text(0.01, score["mean"], f" {name}", transform=axes[0].get_yaxis_transform(),
-                 va="bottom", fontsize=8, color="0.3")
+    axes[0].text(
+      0.01,
+      score["mean"],
+      f" {name}",
+      transform=axes[0].get_yaxis_transform(),
+      va="bottom",
+      fontsize=8,
+      color="0.3",
+    )
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(loc="lower right")

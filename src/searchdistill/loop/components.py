@@ -1,0 +1,218 @@
+"""Builds the pieces of a run from a config, checking every combination before compiling."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from searchdistill.algorithms import distill, ppo
+from searchdistill.config import Config, ConfigError, check_runtime
+from searchdistill.envs import EnvError, Environment, make_environment, make_stream_environment
+from searchdistill.extras import require
+from searchdistill.loop import muzero_learner
+from searchdistill.loop.evaluation import (
+  make_episode_evaluator,
+  make_host_episode_evaluator,
+  make_policy,
+  observation_policy,
+)
+from searchdistill.loop.learner import (
+  init_train_state,
+  make_iteration,
+  state_shardings,
+)
+from searchdistill.loop.sharding import DataParallel
+from searchdistill.loop.stage import START
+from searchdistill.networks import make_network
+from searchdistill.networks.value_transform import Support
+from searchdistill.runs.metrics import LOGGER_MODULES
+from searchdistill.search import make_search
+from searchdistill.search.learned_model import make_learned_search
+from searchdistill.search.multi_agent import make_multi_agent_planner
+
+
+class Components(NamedTuple):
+  config: Config
+  env: Environment
+  network: Any
+  optimizer: Any
+  parallel: DataParallel
+
+  def search(self, **overrides):
+    """The training search (Gumbel noise on), unbatched; overrides any keyword."""
+    kwargs = dict(
+      num_simulations=self.config.search.num_simulations,
+      max_num_considered_actions=self.config.search.max_num_considered_actions,
+      gumbel_scale=self.config.search.gumbel_scale,
+      discount=self.config.train.discount,
+      value_scale=self.config.search.value_scale,
+    )
+    kwargs.update(overrides)
+    return make_search(self.env, self.network, **kwargs)
+
+  @property
+  def learned_model(self) -> bool:
+    return self.config.run.algo == "muzero"
+
+  @property
+  def support(self) -> Support:
+    return Support.symmetric(self.config.muzero.support_size)
+
+  def learned_search(self, *, training: bool, num_simulations: int | None = None):
+    """The MuZero search over the learned model; without training noise when evaluating.
+
+    For a multi-agent environment it is the configured planner, whose `SearchOutput` holds the
+    joint action `[B, N]` and per-agent policy targets `[B, N, A]`."""
+    c = self.config
+    if self.env.capabilities.multi_agent:
+      return make_multi_agent_planner(
+        self.network,
+        self.support,
+        planner=c.multi_agent.planner,
+        num_simulations=num_simulations or c.search.num_simulations,
+        discount=c.train.discount,
+        num_samples=c.multi_agent.num_joint_samples,
+        policy_type=c.search.search_policy,
+        dirichlet_alpha=c.search.dirichlet_alpha,
+        dirichlet_fraction=c.search.dirichlet_fraction if training else 0.0,
+        temperature=1.0 if training else 0.0,
+        gumbel_scale=c.search.gumbel_scale if training else 0.0,
+        max_num_considered_actions=c.search.max_num_considered_actions,
+      )
+    return make_learned_search(
+      self.network,
+      self.support,
+      policy_type=c.search.search_policy,
+      num_simulations=num_simulations or c.search.num_simulations,
+      discount=c.train.discount,
+      dirichlet_alpha=c.search.dirichlet_alpha,
+      dirichlet_fraction=c.search.dirichlet_fraction if training else 0.0,
+      max_num_considered_actions=c.search.max_num_considered_actions,
+      gumbel_scale=c.search.gumbel_scale if training else 0.0,
+    )
+
+  def algorithm(self, **search_overrides):
+    """The configured episodic algorithm, built over this run's env, network and search."""
+    if self.config.run.algo == "ppo":
+      return ppo.make_algorithm(self.config, self.env, self.network)
+    return distill.make_algorithm(
+      self.config, self.env, self.network, self.search(**search_overrides)
+    )
+
+  def iteration(self):
+    """`iteration(state, stage) -> (state, metrics)` of the configured algorithm with its
+    experience collected in this process, where `stage` (`loop.stage.Stage`) is how far the
+    run is through its budget. (The Ray actor-learner is `distributed.ray_iteration`.)"""
+    if self.config.distributed.num_actors:
+      raise ConfigError(
+        f"num_actors={self.config.distributed.num_actors}: the experience comes from Ray "
+        "actors; train with runner.train (or pass distributed.ray_iteration to loop.run.train)"
+      )
+    if self.learned_model:
+      return muzero_learner.make_muzero_iteration(
+        self.config,
+        self.env,
+        self.network,
+        self.learned_search(training=True),
+        self.optimizer,
+        self.support,
+      )
+    late = make_iteration(self.config, self.algorithm(), self.env, self.optimizer, self.parallel)
+    if not self.config.distill.early_simulations:
+      return late
+    early = make_iteration(
+      self.config,
+      self.algorithm(num_simulations=self.config.distill.early_simulations),
+      self.env,
+      self.optimizer,
+      self.parallel,
+    )
+    fraction = self.config.distill.early_fraction
+    return lambda state, stage=START: (early if stage.start < fraction else late)(state, stage)
+
+  def evaluator(self, num_simulations: int):
+    """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes with `policy`."""
+    policy = self.policy(num_simulations)
+    max_steps = self.config.eval.eval_max_steps or self.env.max_episode_steps
+    if self.env.capabilities.host_side:
+      return make_host_episode_evaluator(self.env, policy, max_steps=max_steps)
+    return make_episode_evaluator(self.env, policy, max_steps=max_steps, stream=self.learned_model)
+
+  def policy(self, num_simulations: int):
+    """The evaluation policy, `policy(params, keys [B], states [B]) -> actions [B]`: the
+    network alone (`num_simulations` 0) or acting with a noise-free search (over the true
+    environment, or for MuZero the most likely action of the search over its model)."""
+    if not self.learned_model:
+      return make_policy(
+        self.env, self.network, num_simulations=num_simulations, config=self.config
+      )
+    network = self.network
+    if not num_simulations:
+
+      def greedy(params, key, observations, action_mask):
+        del key
+        latent = network.apply(params, observations, method="represent")
+        logits = network.apply(params, latent, method="predict").policy_logits
+        return jnp.argmax(jnp.where(action_mask, logits, -jnp.inf), axis=-1)
+
+      return observation_policy(greedy)
+    search = self.learned_search(training=False, num_simulations=num_simulations)
+    # The most likely action of the search's policy: deterministic for both policy types.
+    return observation_policy(
+      lambda params, key, observations, action_mask: jnp.argmax(
+        search(params, key, observations, action_mask).action_weights, axis=-1
+      )
+    )
+
+  def init_state(self):
+    if self.learned_model:
+      return muzero_learner.init_muzero_state(self.config, self.env, self.network, self.optimizer)
+    return init_train_state(self.config, self.env, self.network, self.optimizer, self.algorithm())
+
+  def place(self, state):
+    """Puts a state on the devices in the layout its iteration keeps."""
+    if self.learned_model:
+      return self.parallel.replicate(state)
+    return jax.device_put(state, state_shardings(state, self.parallel))
+
+
+def check_extras(config: Config) -> None:
+  """Raises `MissingExtraError` for a run-time feature of `config` whose extra is missing (the
+  environment's own extra is checked when it is made)."""
+  if config.output.logger in LOGGER_MODULES:
+    require(LOGGER_MODULES[config.output.logger], f"logger={config.output.logger}")
+  if config.distributed.num_actors:
+    require("ray", f"num_actors={config.distributed.num_actors}")
+
+
+def build(config: Config, devices=None) -> Components:
+  """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
+  if devices is None and config.run.algo == "muzero":
+    # Learned-model runs are not split over devices: on more they would only repeat the work.
+    devices = jax.local_devices()[:1]
+  parallel = DataParallel(devices)
+  if config.run.algo == "muzero":
+    try:
+      env = make_stream_environment(config.run.env, atari_color=config.environment.atari_color)
+    except EnvError as e:
+      raise ConfigError(f"algo=muzero: {e}") from None
+    if config.distributed.num_actors and env.capabilities.host_side:
+      raise ConfigError(
+        f"num_actors={config.distributed.num_actors}: the Ray actors step environments "
+        f"written in JAX, not host-side games such as {config.run.env}"
+      )
+    optimizer = muzero_learner.make_optimizer(config)
+    window = muzero_learner.window_length(config)
+    if config.muzero.replay_capacity < window + config.muzero.collect_steps:
+      raise ConfigError(
+        f"replay_capacity={config.muzero.replay_capacity} must hold one window "
+        f"(num_unroll_steps + td_steps + 1 = {window}) plus collect_steps="
+        f"{config.muzero.collect_steps}"
+      )
+  else:
+    env = make_environment(config.run.env)
+    optimizer = distill.make_optimizer(config)
+  check_runtime(config, num_devices=parallel.num_devices)
+  return Components(config, env, make_network(config, env), optimizer, parallel)
