@@ -17,8 +17,10 @@ NUM_SIMULATIONS = 8
 
 
 @pytest.fixture(scope="module")
-def batched_search(binpack, tiny_network):
-  search = make_search(
+def searches_both_backwards(binpack, tiny_network):
+  """The search (trees returned) with our batched backward and with mctx's own, jitted."""
+  make = functools.partial(
+    make_search,
     binpack,
     tiny_network,
     num_simulations=NUM_SIMULATIONS,
@@ -27,7 +29,13 @@ def batched_search(binpack, tiny_network):
     discount=1.0,
     return_tree=True,
   )
-  return jax.jit(search)
+  return jax.jit(make(batched_backward=True)), jax.jit(make(batched_backward=False))
+
+
+@pytest.fixture(scope="module")
+def batched_search(searches_both_backwards):
+  # The default search; one compiled function serves every test of this module.
+  return searches_both_backwards[0]
 
 
 def _random_states(env, key, batch_size):
@@ -150,21 +158,6 @@ def test_search__one_step_bandit_picks_the_best_valid_arm(seed):
   assert int(out.action[0]) == best_valid
   assert int(np.argmax(out.action_weights[0])) == best_valid
   assert float(out.action_weights[0, ~mask].sum()) == 0.0
-
-
-@pytest.fixture(scope="module")
-def searches_both_backwards(binpack, tiny_network):
-  make = functools.partial(
-    make_search,
-    binpack,
-    tiny_network,
-    num_simulations=NUM_SIMULATIONS,
-    max_num_considered_actions=4,
-    gumbel_scale=1.0,
-    discount=1.0,
-    return_tree=True,
-  )
-  return jax.jit(make(batched_backward=True)), jax.jit(make(batched_backward=False))
 
 
 @pytest.mark.parametrize("seed", range(4))
