@@ -96,10 +96,11 @@ def is_used(key: str, algo: str, env: str) -> bool:
 def check_used(key: str, value: Any, algos: Sequence[str], env: str) -> None:
   """Refuses `key=value` set explicitly where no run of `algos` on `env` reads it (it would
   be silently ignored), naming who reads it."""
-  use = USES.get(key)
-  if use is not None and not any(use.applies(algo, env_family(env)) for algo in algos):
+  if not any(is_used(key, algo, env) for algo in algos):
     runs = " or ".join(f"algo={algo}" for algo in algos)
-    raise ConfigError(f"{key}={value} is not used by {runs} on {env}; it is read by {use.who}")
+    raise ConfigError(
+      f"{key}={value} is not used by {runs} on {env}; it is read by {USES[key].who}"
+    )
 
 
 def _check_used(config: Config, explicit: Mapping[str, Any]) -> None:
