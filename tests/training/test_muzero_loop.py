@@ -193,6 +193,8 @@ def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   records = read_metrics(tmp_path / "run")
   assert summary["iteration"] == len(records) > 2
   assert records[-1]["progress"] == 1.0 and records[-1]["train/importance_beta"] == 1.0
-  assert records[-1]["train/learning_rate"] == pytest.approx(0.1 * config.train.learning_rate)
+  # float32 cosine: XLA's CPU kernels differ by instruction set (1e-5 relative seen in CI).
+  floor = 0.1 * config.train.learning_rate
+  assert records[-1]["train/learning_rate"] == pytest.approx(floor, rel=1e-4)
   betas = [r["train/importance_beta"] for r in records]
   assert betas == sorted(betas) and betas[0] < 1.0
