@@ -28,6 +28,22 @@ jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def pytest_configure(config):
+  """Refuses pytest >= 9.2 with pytest-xdist <= 3.8 under `--dist loadgroup`: the pair
+  ignores the groups silently (pytest-xdist#1386), so every worker would train every golden
+  run it meets, and the Ray tests could start two local instances at once."""
+  if config.getoption("dist", "no") != "loadgroup":
+    return
+  import xdist
+
+  version = lambda text: tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+  if version(pytest.__version__) >= (9, 2) and version(xdist.__version__) <= (3, 8):
+    raise pytest.UsageError(
+      f"pytest {pytest.__version__} with pytest-xdist {xdist.__version__} does not group "
+      "tests (pytest-xdist#1386): install the versions of constraints.txt"
+    )
+
+
 @pytest.fixture(scope="session")
 def binpack():
   from searchdistill.envs import make_environment

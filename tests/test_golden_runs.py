@@ -7,17 +7,10 @@ it, and says why in its commit:
   SEARCHDISTILL_RECORD_GOLDEN=1 python -m pytest tests/test_golden_runs.py
 """
 
-import json
-import os
-import pathlib
-
 import jax
 import pytest
 
 from tests import golden
-
-GOLDEN = pathlib.Path(__file__).parent / "golden"
-RECORD = os.environ.get("SEARCHDISTILL_RECORD_GOLDEN") == "1"
 
 
 def _devices(name):
@@ -28,16 +21,6 @@ def _devices(name):
   "name", [pytest.param(name, marks=golden.uses(name)) for name in sorted(golden.RUNS)]
 )
 def test_golden_run__reproduces_its_recorded_figures(name, golden_run):
-  figures = golden.figures(golden_run(name))
-  path = GOLDEN / f"{name}.json"
   preset, overrides, _ = golden.RUNS[name]
-  if RECORD:
-    record = {"preset": preset, "overrides": overrides, "devices": _devices(name), **figures}
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    return
-  recorded = json.loads(path.read_text())
-  assert recorded["devices"] == _devices(name), (
-    "golden runs were recorded with another number of devices"
-  )
-  assert figures["metrics"] == recorded["metrics"]
-  assert figures["params"] == recorded["params"]
+  record = {"preset": preset, "overrides": overrides, "devices": _devices(name)}
+  golden.check_recorded(name, {**record, **golden.figures(golden_run(name))})

@@ -7,6 +7,10 @@ costs tens of seconds of compilation, so each is trained once per test process. 
 changes a run works on a copy.
 """
 
+import json
+import os
+import pathlib
+
 import jax
 import numpy as np
 import pytest
@@ -79,18 +83,33 @@ def train_run(name, out):
 
 
 def figures(run_dir) -> dict:
-  """What a run must reproduce: its metrics without timings, and per parameter leaf the sum
-  and the sum of squares of the final parameters (float64 of float32 values: exact)."""
+  """What a run must reproduce: its metrics without timings, and the `leaf_sums` of its final
+  parameters."""
   from searchdistill.runner.evaluate import load_trained
   from searchdistill.runs.metrics import read_metrics
 
   metrics = [{k: v for k, v in line.items() if k not in UNTIMED} for line in read_metrics(run_dir)]
-  params = jax.device_get(load_trained(run_dir)[1].params)
-  leaves = {
+  return {"metrics": metrics, "params": leaf_sums(load_trained(run_dir)[1].params)}
+
+
+def leaf_sums(params) -> dict:
+  """Per parameter leaf, the sum and the sum of squares (float64 of float32 values: exact)."""
+  return {
     jax.tree_util.keystr(path): [
       float(np.sum(leaf, dtype=np.float64)),
       float(np.sum(np.square(leaf, dtype=np.float64))),
     ]
-    for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(jax.device_get(params))
   }
-  return {"metrics": metrics, "params": leaves}
+
+
+def check_recorded(name: str, record: dict) -> None:
+  """Asserts that `record` equals `tests/golden/<name>.json`, or writes it there when
+  SEARCHDISTILL_RECORD_GOLDEN=1."""
+  path = pathlib.Path(__file__).parent / f"{name}.json"
+  if os.environ.get("SEARCHDISTILL_RECORD_GOLDEN") == "1":
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return
+  recorded = json.loads(path.read_text())
+  for key in record:
+    assert record[key] == recorded[key], f"golden {name}: {key} differs from its recording"

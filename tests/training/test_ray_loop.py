@@ -9,10 +9,14 @@ import ray
 
 from searchdistill.config import ConfigError, make_config
 from searchdistill.distributed import ray_iteration
+from searchdistill.distributed.actors import CollectingActor, ReplayServer
+from searchdistill.distributed.learner import connect
 from searchdistill.loop.components import build
+from searchdistill.loop.muzero_learner import make_update
 from searchdistill.runner import train
 from searchdistill.runs import checkpoint as ckpt
 from searchdistill.runs.metrics import read_metrics
+from tests import golden
 
 DEVICE = jax.local_devices()[:1]
 # One local Ray instance at a time: these tests share a pytest-xdist worker.
@@ -96,6 +100,63 @@ def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
     reports = learner.close()
   (report,) = reports
   assert report["version"] == 7 and report["refreshes"] >= 1
+
+
+def _first_blocks(config, state, blocks=2):
+  """`state`'s sharded replay once each actor has delivered its first `blocks` blocks collected
+  with `state.params`: what the actors deliver, without their timing (NumPy)."""
+  server = ReplayServer(config.to_dict(), jax.device_get(state.replay))
+  for index in range(config.distributed.num_actors):
+    actor = CollectingActor(config.to_dict(), index, store=None, replay=None)
+    for _ in range(blocks):
+      server.add(index, *actor.collect_block(state.params))
+  return server.snapshot()
+
+
+def test_ray_learner__updates_as_the_in_process_learner_and_as_recorded():
+  # The deterministic part of the Ray loop: the learner's updates on batches drawn by the
+  # replay actor. On the same replay with the same keys they are the in-process learner's
+  # updates (pinned by the golden MuZero runs), bit for bit, and they are recorded as a golden.
+  config = _config()
+  parts = build(config, DEVICE)
+  state = parts.init_state()
+  buffer = _first_blocks(config, state)
+  keys = jax.random.split(jax.random.key(3), config.muzero.updates_per_iteration)
+  beta, lr_scale = 0.7, 0.5
+  search = parts.learned_search(training=True)
+  update = jax.jit(make_update(config, parts.network, search, parts.optimizer, parts.support))
+  params, opt_state, replayed, losses = state.params, state.opt_state, buffer, []
+  for key in keys:
+    params, opt_state, priority, max_priority, aux = update(
+      params, opt_state, replayed, state.target_params, beta, key, lr_scale
+    )
+    replayed = replayed._replace(priority=priority, max_priority=max_priority)
+    losses.append(aux)
+
+  learner = ray_iteration(parts)
+  started = connect(config)
+  try:
+    server = ray.remote(ReplayServer).options(num_cpus=0).remote(config.to_dict(), buffer)
+    ray_params, _, ray_losses, pending = learner.replayed_updates(
+      server, state, keys, beta=beta, lr_scale=lr_scale
+    )
+    ray.get(pending)
+    ray_priority = ray.get(server.snapshot.remote()).priority
+  finally:
+    if started:
+      ray.shutdown()
+  for ours, theirs in zip(jax.tree.leaves(ray_params), jax.tree.leaves(params)):
+    np.testing.assert_array_equal(ours, theirs)
+  np.testing.assert_array_equal(ray_priority, replayed.priority)
+  assert jax.device_get(ray_losses) == jax.device_get(losses)
+  golden.check_recorded(
+    "ray_learner_updates",
+    {
+      "losses": [{name: float(value) for name, value in aux.items()} for aux in ray_losses],
+      "params": golden.leaf_sums(ray_params),
+      "priority_sum": float(np.sum(ray_priority, dtype=np.float64)),
+    },
+  )
 
 
 def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):

@@ -84,13 +84,13 @@ class ReplayServer:
     """Whether some shard holds enough steps per stream to start learning."""
     return bool(np.max(np.asarray(self._size(self._buffer))) >= self._min_steps)
 
-  def sample(self, key_data: np.ndarray, num_batches: int, beta: float):
-    """`num_batches` batches drawn with the current priorities: a `replay.Sample` whose leaves
-    have a leading `[num_batches]` axis (NumPy)."""
+  def sample(self, key_data: np.ndarray, beta: float):
+    """One batch per key of `key_data` (raw key data `[N, ...]`), drawn with the current
+    priorities as the in-process learner draws them (`muzero_learner.draw`): a `replay.Sample`
+    whose leaves have a leading `[N]` axis (NumPy)."""
     import jax
 
-    keys = jax.random.split(jax.random.wrap_key_data(key_data), num_batches)
-    return jax.device_get(self._sample(self._buffer, keys, beta))
+    return jax.device_get(self._sample(self._buffer, jax.random.wrap_key_data(key_data), beta))
 
   def update_priorities(self, stream: np.ndarray, slot: np.ndarray, priority: np.ndarray) -> None:
     self._buffer = self._update(self._buffer, stream, slot, priority)
@@ -137,19 +137,25 @@ class CollectingActor:
     )
     self._episode_return = jax.numpy.zeros(c.train.rollout_batch_size)
 
+  def collect_block(self, params: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Steps this actor's environments `collect_steps` times with `params`: the block
+    `(steps, returns, ended)` for `ReplayServer.add` (NumPy)."""
+    import jax
+
+    self._key, collect_key = jax.random.split(self._key)
+    self._env_states, self._episode_return, steps, (returns, ended) = self._collect(
+      params, collect_key, self._env_states, self._episode_return
+    )
+    return jax.device_get((steps, returns, ended))
+
   def run(self) -> dict:
     """Collects until the store's stop flag is set; returns what this actor did."""
-    import jax
     import ray
 
     params, version = ray.get(self._store.latest.remote())
     refreshes, blocks, since_refresh, pending = 0, 0, 0, None
     while not ray.get(self._store.stopped.remote()):
-      self._key, collect_key = jax.random.split(self._key)
-      self._env_states, self._episode_return, steps, (returns, ended) = self._collect(
-        params, collect_key, self._env_states, self._episode_return
-      )
-      steps, returns, ended = jax.device_get((steps, returns, ended))
+      steps, returns, ended = self.collect_block(params)
       if pending is not None:
         ray.get(pending)
       pending = self._replay.add.remote(self._index, steps, returns, ended)

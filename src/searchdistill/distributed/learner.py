@@ -32,6 +32,35 @@ from searchdistill.loop.stage import START
 _LOCAL_OBJECT_STORE_BYTES = 200 << 20
 
 
+def connect(config) -> bool:
+  """Joins the Ray cluster at `ray_address`, or starts a local instance with a CPU per actor;
+  returns whether it started one (which the caller then shuts down). Actor processes compute
+  on the CPU and share this process's compilation cache."""
+  import ray
+
+  if ray.is_initialized():
+    return False
+  os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+  env_vars = {"JAX_PLATFORMS": "cpu", "RAY_AUTH_MODE": "disabled"}
+  if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+    env_vars["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
+  if config.distributed.ray_address:
+    ray.init(
+      address=config.distributed.ray_address,
+      runtime_env={"env_vars": env_vars},
+      log_to_driver=False,
+    )
+  else:
+    ray.init(
+      num_cpus=config.distributed.num_actors,
+      include_dashboard=False,
+      object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
+      runtime_env={"env_vars": env_vars},
+      log_to_driver=False,
+    )
+  return True
+
+
 class RayLearner:
   """`iteration(state) -> (state, metrics)` for `MuZeroState` with the collection on Ray.
 
@@ -62,24 +91,7 @@ class RayLearner:
     import ray
 
     c = self._config
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    env_vars = {"JAX_PLATFORMS": "cpu", "RAY_AUTH_MODE": "disabled"}
-    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
-      env_vars["JAX_COMPILATION_CACHE_DIR"] = os.environ["JAX_COMPILATION_CACHE_DIR"]
-    if not ray.is_initialized():
-      if c.distributed.ray_address:
-        ray.init(
-          address=c.distributed.ray_address, runtime_env={"env_vars": env_vars}, log_to_driver=False
-        )
-      else:
-        ray.init(
-          num_cpus=c.distributed.num_actors,
-          include_dashboard=False,
-          object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
-          runtime_env={"env_vars": env_vars},
-          log_to_driver=False,
-        )
-      self._started_ray = True
+    self._started_ray = connect(c)
     self._ray = ray
     config = c.to_dict()
     self._store = (
@@ -130,6 +142,34 @@ class RayLearner:
       return state
     return state._replace(replay=self._ray.get(self._replay.snapshot.remote()))
 
+  def replayed_updates(self, replay, state: MuZeroState, keys, *, beta, lr_scale):
+    """One SGD step per key, each on a batch that `replay` (a `ReplayServer` handle) draws.
+
+    The same steps as the in-process learner's (`muzero_learner.make_update`) with the same
+    keys: each key splits into the draw's and the reanalysis's, and Ray runs one caller's
+    calls to an actor in order, so every batch is drawn with the priorities the previous one
+    returned. Returns `(params, opt_state, losses, pending)`, `pending` the priority updates
+    in flight.
+    """
+    import ray
+
+    params, opt_state, losses, pending = state.params, state.opt_state, [], []
+    for key in keys:
+      sample_key, update_key = jax.random.split(key)
+      drawn = replay.sample.remote(np.asarray(jax.random.key_data(sample_key[None])), beta)
+      batch = ray.get(drawn)
+      windows = jax.tree.map(lambda x: x[0], batch.data)
+      params, opt_state, priority, aux = self._sgd_step(
+        params, opt_state, state.target_params, windows, batch.weight[0], update_key, lr_scale
+      )
+      pending.append(
+        replay.update_priorities.remote(
+          batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
+        )
+      )
+      losses.append(aux)
+    return params, opt_state, losses, pending
+
   def __call__(self, state: MuZeroState, stage=START) -> tuple[MuZeroState, dict]:
     c = self._config
     if self._ray is None:
@@ -141,24 +181,9 @@ class RayLearner:
     key, *batch_keys = self._split(state.key)
     beta = float(muzero_learner.importance_beta(c, stage.end))
     lr_scale = muzero_learner.learning_rate_decay(stage.start)
-    params, opt_state, losses, pending = state.params, state.opt_state, [], []
-    for batch_key in batch_keys:
-      sample_key, update_key = jax.random.split(batch_key)
-      # Ray runs one caller's calls to an actor in order, so this batch is drawn with the
-      # priorities the previous one returned.
-      batch = ray.get(
-        self._replay.sample.remote(np.asarray(jax.random.key_data(sample_key)), 1, beta)
-      )
-      windows = jax.tree.map(lambda x: x[0], batch.data)
-      params, opt_state, priority, aux = self._sgd_step(
-        params, opt_state, state.target_params, windows, batch.weight[0], update_key, lr_scale
-      )
-      pending.append(
-        self._replay.update_priorities.remote(
-          batch.stream.reshape(-1), batch.slot.reshape(-1), np.asarray(jax.device_get(priority))
-        )
-      )
-      losses.append(aux)
+    params, opt_state, losses, pending = self.replayed_updates(
+      self._replay, state, batch_keys, beta=beta, lr_scale=lr_scale
+    )
     iteration = int(state.iteration) + 1
     pending.append(self._store.publish.remote(jax.device_get(params), iteration))
     ray.get(pending)  # so that an error in an update reaches this process
