@@ -1,8 +1,9 @@
 """Shared test setup: two host devices, a persistent compilation cache and tiny shared pieces.
 
 The suite runs in-process on two forced CPU devices so data parallelism is exercised on every
-run. CLI tests run in this process (`tests.helpers.cli`); the few that need a process of
-their own (kills, signals) start children with one device (`tests.helpers.child_env`).
+run. CLI tests run in this process (`tests.helpers.cli`); the two that need a process of
+their own (a kill, a signal) give their child this process's devices, so that it loads the
+programs the golden run compiled; other children get one device (`tests.helpers.child_env`).
 
 pytest-xdist runs the tests in one worker per core (`-n auto --dist loadgroup` in
 pyproject.toml; `-n 0` runs them here). The runs tests read are the golden runs
@@ -25,7 +26,9 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+# Every program, however quick to compile: the tests of one configuration, and the child
+# processes of the subprocess tests, then load what the first of them compiled.
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 def pytest_configure(config):
@@ -60,8 +63,10 @@ def tiny_network():
 
 @pytest.fixture(scope="session")
 def tiny_params(binpack, tiny_network):
-  state = binpack.reset(jax.random.key(0))
-  return tiny_network.init(jax.random.key(1), jax.tree.map(lambda x: x[None], state.observation))
+  # Jitted: op by op, the environment and the transformer compile each operation on its own.
+  state = jax.jit(binpack.reset)(jax.random.key(0))
+  observation = jax.tree.map(lambda x: x[None], state.observation)
+  return jax.jit(tiny_network.init)(jax.random.key(1), observation)
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ from typing import NamedTuple
 
 
 def child_env():
-  # CLI runs in child processes use one device: two forced host devices exchange collectives
-  # inside the search's loops, and two JAX processes on a 2-core machine can starve XLA's
-  # in-process rendezvous. Sharding itself is tested in-process (tests/training/test_sharding.py).
-  # An explicit XLA_FLAGS keeps the CLI from splitting the CPU into one device per core.
+  # Children get one device unless a test needs this process's programs (its parent then
+  # waits): two forced host devices exchange collectives inside the search's loops, and more
+  # busy JAX processes than cores can starve XLA's in-process rendezvous. An explicit
+  # XLA_FLAGS keeps the CLI from splitting the CPU into one device per core.
   return {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
 
 

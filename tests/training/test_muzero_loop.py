@@ -41,6 +41,7 @@ def tiny():
   return golden.config(MUZERO_RUN)
 
 
+@golden.uses(MUZERO_RUN)
 def test_muzero_iteration__fills_replay_then_learns(tiny):
   parts = build(tiny, DEVICE)
   iteration = parts.iteration()
@@ -173,6 +174,7 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
   np.testing.assert_array_equal(out.action, same.action)
 
 
+@golden.uses(MUZERO_RUN)
 def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   # The run loop plans the iteration that spends the time budget as the last one (its stage
   # ends at 1), so the importance-sampling exponent reaches 1 and the learning rate its floor
@@ -184,7 +186,7 @@ def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
     {
       "algo": "muzero",
       "max_num_iters": 1_000_000,
-      "minutes": 0.5,
+      "minutes": 0.25,
       "eval_every": 0,
       "checkpoint_every": 1_000_000,
     },
