@@ -47,6 +47,15 @@ def pytest_configure(config):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the groups into node ids
+def pytest_collection_modifyitems(items):
+  """A test in no group joins its module's: a module's tests share its compiled fixtures,
+  which a second worker would compile again (each search program: 10-30 s)."""
+  for item in items:
+    if item.get_closest_marker("xdist_group") is None:
+      item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 @pytest.fixture(scope="session")
 def binpack():
   from searchdistill.envs import make_environment

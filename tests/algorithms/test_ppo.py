@@ -119,7 +119,6 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
   from searchdistill.config import make_config
   from searchdistill.loop.components import build
   from searchdistill.loop.evaluation import eval_keys
-  from searchdistill.loop.learner import make_iteration
 
   config = make_config(
     "tiny",
@@ -135,7 +134,7 @@ def test_ppo_training__beats_the_untrained_policy_on_binpack():
   )
   parts = build(config)
   state = parts.place(parts.init_state())
-  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer, parts.parallel)
+  iteration = parts.iteration()
   evaluate = parts.evaluator(0)
   keys = eval_keys(64)
   untrained = float(np.mean(evaluate(state.params, keys)))

@@ -1,5 +1,6 @@
 """The Ray actor-learner: two actors on a local Ray instance, checkpoints, resume, shutdown."""
 
+import concurrent.futures
 import time
 
 import jax
@@ -9,7 +10,7 @@ import ray
 
 from searchdistill.config import ConfigError, make_config
 from searchdistill.distributed import ray_iteration
-from searchdistill.distributed.actors import CollectingActor, ReplayServer
+from searchdistill.distributed.actors import CollectingActor, ParameterStore, ReplayServer
 from searchdistill.distributed.learner import connect
 from searchdistill.loop.components import build
 from searchdistill.loop.muzero_learner import make_update
@@ -74,31 +75,40 @@ def _wait_until(condition, timeout=300.0):
     time.sleep(0.1)
 
 
-def test_ray_learner__actors_switch_to_the_parameters_it_publishes():
-  # One actor, broadcast_every=1: after sending a block in which episodes ended, the actor
-  # fetches the store's latest parameters. It keeps at most one block in flight, so of the
-  # blocks the replay receives after a publication only the first can have been sent before
-  # it; MPE episodes (26 steps) end at most once per stream in a block, so once twice the
-  # streams' episodes have arrived, the actor has fetched after the publication.
-  config = _config(num_actors=1, rollout_batch_size=2)
+def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
+  # The actor's loop runs here (in a thread, as a Ray worker runs it) against the store and
+  # replay actors on Ray. With broadcast_every=1, after sending a block in which episodes
+  # ended, it fetches the store's latest parameters. It keeps at most one block in flight, so
+  # of the blocks the replay receives after a publication only the first can have been sent
+  # before it; MPE episodes (26 steps) end at most once per stream in a block, so once twice
+  # the streams' episodes have arrived, the actor has fetched after the publication.
+  config = _config(num_actors=1)
   parts = build(config, DEVICE)
-  state = parts.init_state()
-  learner = ray_iteration(parts)
+  state = jax.device_get(parts.init_state())
+  started = connect(config)
   try:
-    learner._start(state)
-    published = jax.tree.map(lambda x: np.asarray(x) * 0.5, jax.device_get(state.params))
-    ray.get(learner._store.publish.remote(published, 7))
-    ray.get(learner._replay.drain_stats.remote())
-    episodes = [0.0]
+    store = ray.remote(ParameterStore).options(num_cpus=0).remote(state.params, 0)
+    replay = ray.remote(ReplayServer).options(num_cpus=0).remote(config.to_dict(), state.replay)
+    actor = CollectingActor(config.to_dict(), 0, store, replay)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+      run = pool.submit(actor.run)
+      published = jax.tree.map(lambda x: x * 0.5, state.params)
+      ray.get(store.publish.remote(published, 7))
+      ray.get(replay.drain_stats.remote())
+      episodes = [0]
 
-    def arrived(count):
-      episodes[0] += ray.get(learner._replay.drain_stats.remote())["episodes"]
-      return episodes[0] >= count
+      def arrived(count):
+        assert not run.done(), run.exception()
+        episodes[0] += ray.get(replay.drain_stats.remote())["episodes"]
+        return episodes[0] >= count
 
-    _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
+      _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
+      store.stop.remote()
+      report = run.result(timeout=300)
   finally:
-    reports = learner.close()
-  (report,) = reports
+    if started:
+      ray.shutdown()
+  assert report["index"] == 0 and report["blocks"] >= 2
   assert report["version"] == 7 and report["refreshes"] >= 1
 
 

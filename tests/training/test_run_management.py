@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from searchdistill.config import make_config
-from searchdistill.loop.run import NonFiniteError
+from searchdistill.loop.run import InProcess, NonFiniteError
 from searchdistill.runner import train
 from searchdistill.runner.evaluate import load_trained
 from searchdistill.runs.metrics import read_metrics
@@ -176,17 +176,42 @@ def test_bad_checkpoints__get_one_clear_message(uninterrupted, tmp_path):
   assert result.returncode == 2 and "contains no complete checkpoint" in result.stderr
 
 
-def test_nan_guard__stops_with_the_bad_quantity_and_keeps_good_checkpoints(tmp_path, monkeypatch):
-  from searchdistill.algorithms import distill
+def _poisoned_at(iteration_number, poison):
+  """`iteration_of` for `train`: the run's own iteration, whose state and metrics `poison`
+  spoils after iteration `iteration_number`."""
 
-  original = distill.loss_fn
-  monkeypatch.setattr(
-    distill, "loss_fn", lambda *a, **k: jax.tree.map(lambda x: x * np.nan, original(*a, **k))
-  )
+  def iteration_of(parts):
+    iteration = parts.iteration()
+
+    def step(state, stage):
+      state, metrics = iteration(state, stage)
+      if int(state.iteration) == iteration_number:
+        state, metrics = poison(state, metrics)
+      return state, metrics
+
+    return InProcess(step)
+
+  return iteration_of
+
+
+POISONS = {
+  "train/policy_loss became nan": lambda s, m: (s, {**m, "train/policy_loss": np.nan}),
+  r"parameter \['params'\].* is not finite": lambda s, m: (
+    s._replace(params=jax.tree.map(lambda x: x * np.inf, s.params)),
+    m,
+  ),
+}
+
+
+@golden.uses(DISTILL_RUN)  # the golden run's configuration: its programs
+@pytest.mark.parametrize("message", POISONS)
+def test_nan_guard__stops_with_the_bad_quantity_and_keeps_good_checkpoints(tmp_path, message):
   out = tmp_path / "nan"
-  with pytest.raises(NonFiniteError, match="train/policy_loss"):
-    train(make_config("tiny"), out, show_progress=False)
-  assert not (out / "checkpoints" / "1").exists()
+  config = make_config("tiny", {"checkpoint_every": 1})
+  with pytest.raises(NonFiniteError, match=message):
+    train(config, out, show_progress=False, iteration_of=_poisoned_at(2, POISONS[message]))
+  assert (out / "checkpoints" / "1").is_dir() and not (out / "checkpoints" / "2").exists()
+  assert [record["iteration"] for record in read_metrics(out)] == [1]
 
 
 def _tensorboard_scalars(log_dir) -> dict:

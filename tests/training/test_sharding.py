@@ -10,7 +10,6 @@ import pytest
 
 from searchdistill.config import make_config
 from searchdistill.loop.components import build
-from searchdistill.loop.learner import make_iteration
 
 
 @functools.cache
@@ -18,8 +17,7 @@ def _one_iteration(devices, **overrides):
   config = make_config("tiny", overrides)
   parts = build(config, devices)
   state = parts.place(parts.init_state())
-  iteration = make_iteration(config, parts.algorithm(), parts.env, parts.optimizer, parts.parallel)
-  state, metrics = iteration(state)
+  state, metrics = parts.iteration()(state)
   return jax.device_get(state.params), jax.device_get(metrics)
 
 

@@ -39,6 +39,9 @@ def test_report__differences_use_the_held_out_evaluations_across_seeds(tmp_path)
   ]
   text = write_report(runs, tmp_path / "report.md", minutes=1)
   assert "| distill_s1 | 0.934 +- 0.002 | 0.970 +- 0.002 |" in text
+  # Across seeds: distill 0.930 and 0.934 (stderr 0.002), search 0.97 both times (0).
+  assert "| distill (2 sims), mean of 2 seeds | 0.932 +- 0.002 | 0.970 +- 0.000 |" in text
+  assert "| ppo, mean of 2 seeds | 0.916 +- 0.001 |" in text
   # Means 0.932 and 0.916; stderr across two seeds 0.002 and 0.001: combined 0.00224.
   assert "on 1024 held-out episodes" in text
   assert "| distill (2 sims) - ppo | +0.016 | 0.002 | yes |" in text

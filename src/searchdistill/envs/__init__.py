@@ -14,6 +14,7 @@ _EXPORTS = {
   "family": "searchdistill.envs.registry",
   "make_environment": "searchdistill.envs.registry",
   "make_stream_environment": "searchdistill.envs.registry",
+  "require_packages": "searchdistill.envs.registry",
   "Environment": "searchdistill.envs.base",
   "EnvState": "searchdistill.envs.base",
   "StreamEnvironment": "searchdistill.envs.base",

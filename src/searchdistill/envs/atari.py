@@ -27,7 +27,6 @@ from typing import NamedTuple
 import numpy as np
 
 from searchdistill.envs.capabilities import Capabilities, EnvError
-from searchdistill.extras import require
 
 # The 26 games of Atari 100K, with the random-policy and human scores that define the
 # human-normalized score (score - random) / (human - random) (DQN / Rainbow conventions).
@@ -118,7 +117,6 @@ class AtariEnvironment:
     max_episode_frames: int = 108_000,
     fire_reset: bool = True,
   ):
-    require("ale_py", f"env={env_id}")
     from ale_py import roms
 
     match = _ID.match(env_id)

@@ -6,7 +6,6 @@ import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
 from searchdistill.envs.capabilities import Capabilities, EnvError
-from searchdistill.extras import require
 
 
 class GymnaxEnvironment:
@@ -17,8 +16,6 @@ class GymnaxEnvironment:
   """
 
   def __init__(self, env_id: str, *, family: str = "minatar"):
-    require("gymnax", f"env={env_id}")
-    require("six", f"env={env_id}")
     import gymnax
 
     if env_id not in gymnax.registered_envs:

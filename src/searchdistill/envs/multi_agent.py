@@ -18,7 +18,6 @@ import jax.numpy as jnp
 
 from searchdistill.envs.base import EnvState, StreamStep
 from searchdistill.envs.capabilities import Capabilities, EnvError
-from searchdistill.extras import require
 
 
 def is_jaxmarl_id(env_id: str) -> bool:
@@ -45,7 +44,6 @@ class JaxMARLEnvironment:
       raise EnvError(
         f"{env_id!r} is not a supported JaxMARL id (MPE ids such as 'MPE_simple_spread_v3' are)"
       )
-    require("jaxmarl", f"env={env_id}")
     import jaxmarl  # Imported here: building the CLI must not pay for it.
 
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from searchdistill.envs.capabilities import Capabilities, EnvError
+from searchdistill.extras import require
 
 _GYMNAX_SUFFIXES = ("-MinAtar", "-bsuite", "-misc")
 _GYMNAX_CLASSIC = (
@@ -45,6 +46,9 @@ class Family:
     symmetric: whether its instances may have equivalent views (`symmetric_views`); an
       environment of your own declares its own (`symmetries`).
     example: an id of the family, for messages.
+    user_code: whether the id names the user's own code, which they may change and reload
+      within one process (so its environments are made anew each time).
+    packages: the optional packages its adapter imports (their extras: `extras`).
   """
 
   name: str
@@ -54,17 +58,34 @@ class Family:
   network: str = "generic"
   symmetric: bool = False
   example: str = ""
+  user_code: bool = False
+  packages: tuple[str, ...] = ()
 
 
-_CUSTOM = Family("custom", episodic=True, stream=False, symmetric=True)
+_CUSTOM = Family("custom", episodic=True, stream=False, symmetric=True, user_code=True)
 _ATARI = Family(
-  "atari", episodic=False, stream=True, return_name="game score", example="ALE/Breakout-v5"
+  "atari",
+  episodic=False,
+  stream=True,
+  return_name="game score",
+  example="ALE/Breakout-v5",
+  packages=("ale_py",),
 )
 _MPE = Family(
-  "mpe", episodic=False, stream=True, network="multi_agent", example="MPE_simple_spread_v3"
+  "mpe",
+  episodic=False,
+  stream=True,
+  network="multi_agent",
+  example="MPE_simple_spread_v3",
+  packages=("jaxmarl",),
 )
-_MINATAR = Family("minatar", episodic=True, stream=True, example="Breakout-MinAtar")
-_GYMNAX = Family("gymnax", episodic=True, stream=True, example="CartPole-v1")
+# gymnax imports six without declaring it.
+_MINATAR = Family(
+  "minatar", episodic=True, stream=True, example="Breakout-MinAtar", packages=("gymnax", "six")
+)
+_GYMNAX = Family(
+  "gymnax", episodic=True, stream=True, example="CartPole-v1", packages=("gymnax", "six")
+)
 _BINPACK = Family(
   "jumanji",
   episodic=True,
@@ -93,6 +114,13 @@ def family(env_id: str) -> Family:
   return _BINPACK if env_id.startswith("BinPack") else _JUMANJI
 
 
+def require_packages(env_id: str) -> None:
+  """Raises `MissingExtraError` naming the extra to install when a package the family of
+  `env_id` needs is missing (nothing is imported)."""
+  for package in family(env_id).packages:
+    require(package, f"env={env_id}")
+
+
 def make_environment(env_id: str):
   """The episodic `Environment` for `env_id` (distill, PPO); raises `EnvError` for an id
   without one, an unknown id, or an unusable environment, and `MissingExtraError` when the
@@ -103,6 +131,7 @@ def make_environment(env_id: str):
       f"{env_id} is a {kind.name} environment, which only MuZero plays (algo=muzero): "
       "distill and PPO need an environment they can step in-graph episode by episode"
     )
+  require_packages(env_id)
   if kind is _CUSTOM:
     from searchdistill.envs.user import load
 
@@ -124,6 +153,7 @@ def make_stream_environment(env_id: str, *, atari_color: str = "gray"):
   if not kind.stream:
     examples = ", ".join(repr(f.example) for f in _FAMILIES if f.stream)
     raise EnvError(f"{env_id!r} is not a stream environment; ids such as {examples} are")
+  require_packages(env_id)
   if kind is _ATARI:
     from searchdistill.envs.atari import AtariEnvironment
 
@@ -144,4 +174,5 @@ __all__ = [
   "family",
   "make_environment",
   "make_stream_environment",
+  "require_packages",
 ]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import dataclasses
+import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from searchdistill.algorithms import distill, ppo
 from searchdistill.config import Config, ConfigError, check_runtime
-from searchdistill.envs import EnvError, Environment, make_environment, make_stream_environment
+from searchdistill.config.groups import OutputConfig
+from searchdistill.envs import (
+  EnvError,
+  Environment,
+  family,
+  make_environment,
+  make_stream_environment,
+  require_packages,
+)
 from searchdistill.extras import require
 from searchdistill.loop import muzero_learner
 from searchdistill.loop.evaluation import (
@@ -33,12 +43,31 @@ from searchdistill.search.learned_model import make_learned_search
 from searchdistill.search.multi_agent import make_multi_agent_planner
 
 
-class Components(NamedTuple):
+def _reused(make):
+  """Makes a `Components` method return the program it made the first time for the same
+  arguments: jax.jit caches traces by function object, so a process that trains or evaluates
+  one config again (a notebook, `eval` after `train`, the tests) skips 10-60 s of tracing."""
+
+  @functools.wraps(make)
+  def reused(self, *args, **kwargs):
+    key = (make.__name__, args, tuple(sorted(kwargs.items())))
+    if key not in self.programs:
+      self.programs[key] = make(self, *args, **kwargs)
+    return self.programs[key]
+
+  return reused
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Components:
+  """The pieces of one run (see `build`), and the programs made from them."""
+
   config: Config
   env: Environment
   network: Any
   optimizer: Any
   parallel: DataParallel
+  programs: dict = dataclasses.field(default_factory=dict, repr=False)
 
   def search(self, **overrides):
     """The training search (Gumbel noise on), unbatched; overrides any keyword."""
@@ -110,6 +139,12 @@ class Components(NamedTuple):
         f"num_actors={self.config.distributed.num_actors}: the experience comes from Ray "
         "actors; train with runner.train (or pass distributed.ray_iteration to loop.run.train)"
       )
+    if self.env.capabilities.host_side:
+      # Its games live in the iteration (`muzero_learner.host_collector`): one per run.
+      return self._make_iteration()
+    return self._reused_iteration()
+
+  def _make_iteration(self):
     if self.learned_model:
       return muzero_learner.make_muzero_iteration(
         self.config,
@@ -132,6 +167,9 @@ class Components(NamedTuple):
     fraction = self.config.distill.early_fraction
     return lambda state, stage=START: (early if stage.start < fraction else late)(state, stage)
 
+  _reused_iteration = _reused(_make_iteration)
+
+  @_reused
   def evaluator(self, num_simulations: int):
     """`evaluate(params, keys [N]) -> returns [N]` on held-out episodes with `policy`."""
     policy = self.policy(num_simulations)
@@ -166,10 +204,20 @@ class Components(NamedTuple):
       )
     )
 
-  def init_state(self):
+  @_reused
+  def _initializer(self):
     if self.learned_model:
-      return muzero_learner.init_muzero_state(self.config, self.env, self.network, self.optimizer)
-    return init_train_state(self.config, self.env, self.network, self.optimizer, self.algorithm())
+      init = muzero_learner.init_muzero_state
+      args = (self.config, self.env, self.network, self.optimizer)
+    else:
+      init, args = init_train_state, (self.config, self.env, self.network, self.optimizer)
+      args = (*args, self.algorithm())
+    # One program: run op by op, initialization compiles each of its hundreds of operations.
+    return jax.jit(functools.partial(init, *args))
+
+  def init_state(self):
+    """The run's first state (seeded by `config.run.seed`), on the default device."""
+    return self._initializer()()
 
   def place(self, state):
     """Puts a state on the devices in the layout its iteration keeps."""
@@ -188,7 +236,25 @@ def check_extras(config: Config) -> None:
 
 
 def build(config: Config, devices=None) -> Components:
-  """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input."""
+  """Makes the environment and network; raises `EnvError`/`ConfigError` on bad input.
+
+  Configs that differ only in what the run loop alone reads (the budget and the output
+  settings) share one `Components`' programs, which are then traced once per process (see
+  `_reused`), except for an environment of the user's own code, which they may reload. The
+  returned `config` is always the one given."""
+  loop_only = dict(
+    run=dataclasses.replace(config.run, max_num_iters=1, minutes=0.0), output=OutputConfig()
+  )
+  # Checked here too: an uninstalled package is an error even where the pieces are reused.
+  require_packages(config.run.env)
+  devices = None if devices is None else tuple(devices)
+  make = _make.__wrapped__ if family(config.run.env).user_code else _make
+  shared = make(dataclasses.replace(config, **loop_only), devices)
+  return dataclasses.replace(shared, config=config)
+
+
+@functools.lru_cache(maxsize=8)
+def _make(config: Config, devices) -> Components:
   if devices is None and config.run.algo == "muzero":
     # Learned-model runs are not split over devices: on more they would only repeat the work.
     devices = jax.local_devices()[:1]

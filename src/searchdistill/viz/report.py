@@ -113,10 +113,12 @@ def _held_out_greedy(groups) -> dict[str, list[float]]:
 
 
 def _held_out_table(groups) -> list[str]:
-  lines = []
-  for runs in groups.values():
-    for run_dir, _ in runs:
-      evaluation = held_out(run_dir)
+  """A row per run (+- standard error across its episodes), then per algorithm whose runs all
+  have one, the mean over its seeds (+- standard error across seeds)."""
+  lines, means = [], []
+  for label, runs in groups.items():
+    evaluations = [held_out(run_dir) for run_dir, _ in runs]
+    for (run_dir, _), evaluation in zip(runs, evaluations):
       if evaluation:
         cells = [
           f"{evaluation[k]['mean']:.3f} +- {evaluation[k]['stderr']:.3f}"
@@ -125,8 +127,17 @@ def _held_out_table(groups) -> list[str]:
           for k in ("greedy", "search_32")
         ]
         lines.append(f"| {run_dir.name} | {cells[0]} | {cells[1]} |")
+    if len(runs) > 1 and all(evaluations):
+      cells = [
+        _mean_stderr(
+          [e[k]["mean"] for e in evaluations] if all(k in e for e in evaluations) else []
+        )
+        for k in ("greedy", "search_32")
+      ]
+      means.append(f"| {label}, mean of {len(runs)} seeds | {cells[0]} | {cells[1]} |")
   if not lines:
     return []
+  lines += means
   return [
     "",
     f"Held-out evaluation of the final networks on 1024 episodes ({HELD_OUT_FILE}):",
