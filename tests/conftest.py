@@ -47,7 +47,7 @@ def pytest_configure(config):
     )
 
 
-# CPU seconds of the longest groups, measured on a cold cache (2026-11-30). They start first,
+# CPU seconds of the longest groups, cold and with coverage (measured 2026-11-29). They start first,
 # longest first, so that no long group starts last and runs alone on one worker while the
 # other idles (pyproject.toml turns off pytest-xdist's own order, by number of tests).
 LONG_GROUPS = {

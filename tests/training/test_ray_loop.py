@@ -92,18 +92,20 @@ def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
     actor = CollectingActor(config.to_dict(), 0, store, replay)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
       run = pool.submit(actor.run)
-      published = jax.tree.map(lambda x: x * 0.5, state.params)
-      ray.get(store.publish.remote(published, 7))
-      ray.get(replay.drain_stats.remote())
-      episodes = [0]
+      try:
+        published = jax.tree.map(lambda x: x * 0.5, state.params)
+        ray.get(store.publish.remote(published, 7))
+        ray.get(replay.drain_stats.remote())
+        episodes = [0]
 
-      def arrived(count):
-        assert not run.done(), run.exception()
-        episodes[0] += ray.get(replay.drain_stats.remote())["episodes"]
-        return episodes[0] >= count
+        def arrived(count):
+          assert not run.done(), run.exception()
+          episodes[0] += ray.get(replay.drain_stats.remote())["episodes"]
+          return episodes[0] >= count
 
-      _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
-      store.stop.remote()
+        _wait_until(lambda: arrived(2 * config.train.rollout_batch_size))
+      finally:
+        store.stop.remote()  # also on a failure, so that the pool's thread ends
       report = run.result(timeout=300)
   finally:
     if started:
