@@ -92,6 +92,7 @@ def test_make_config__environment_preset_sits_between_algorithm_preset_and_expli
     ({"model_width": 32}, "read by algo=muzero and the MLP network"),
     ({"algo": "muzero", "transformer_key_size": 8}, "read by the BinPack network"),
     ({"algo": "muzero", "symmetric_views": True}, "read by algo=distill and algo=ppo"),
+    ({"lr_final_fraction": 0.5, "lr_schedule": "constant"}, "read by lr_schedule=cosine"),
     ({"atari_color": "rgb"}, "read by Atari environments"),
     ({"env": "Breakout-MinAtar", "symmetric_views": True}, "on environments with symmetries"),
     (

@@ -96,3 +96,6 @@ def test_learning_rate_scale__cosine_follows_the_budget_and_constant_stays():
   scales = [float(learning_rate_scale(cosine, p)) for p in (0.0, 0.5, 1.0, 1.5)]
   np.testing.assert_allclose(scales, [1.0, 0.5, 0.0, 0.0], atol=1e-6)
   assert float(learning_rate_scale(make_config("tiny"), 0.9)) == 1.0
+  floored = make_config("tiny", {"lr_schedule": "cosine", "lr_final_fraction": 0.5})
+  scales = [float(learning_rate_scale(floored, p)) for p in (0.0, 0.5, 1.0, 1.5)]
+  np.testing.assert_allclose(scales, [1.0, 0.75, 0.5, 0.5], atol=1e-6)

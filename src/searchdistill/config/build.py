@@ -106,6 +106,11 @@ def check_used(key: str, value: Any, algos: Sequence[str], env: str) -> None:
 def _check_used(config: Config, explicit: Mapping[str, Any]) -> None:
   for key, value in explicit.items():
     check_used(key, value, [config.run.algo], config.run.env)
+  if "lr_final_fraction" in explicit and config.train.lr_schedule != "cosine":
+    raise ConfigError(
+      f"lr_final_fraction={explicit['lr_final_fraction']} is not used with "
+      f"lr_schedule={config.train.lr_schedule}; it is read by lr_schedule=cosine"
+    )
 
 
 def _check_combinations(config: Config) -> None:

@@ -50,6 +50,13 @@ class TrainConfig:
     "of the budget (iterations or minutes, whichever ends first).",
     choices=("constant", "cosine"),
   )
+  lr_final_fraction: float = field(
+    0.0,
+    "Distill and PPO with lr_schedule=cosine: the fraction of the learning rate left at "
+    "the end of the budget (the cosine decays to it instead of to 0).",
+    low=0,
+    high=1,
+  )
   symmetric_views: bool = field(
     False,
     "Distill and PPO: learn from each sample as a random one of its equivalent "

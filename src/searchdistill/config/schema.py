@@ -135,6 +135,7 @@ def _all(group, use: Use) -> dict[str, Use]:
 USES: dict[str, Use] = {
   "num_epochs": _DISTILL_PPO,
   "lr_schedule": _DISTILL_PPO,
+  "lr_final_fraction": _DISTILL_PPO,
   "symmetric_views": _VIEWS,
   "value_scale": _DISTILL_PPO,
   **_all(DistillConfig, _DISTILL),

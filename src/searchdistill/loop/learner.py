@@ -87,7 +87,9 @@ def _minibatch_plan(weight: chex.Array, key: chex.PRNGKey, batch_size: int, num_
 def learning_rate_scale(config, progress: chex.Array) -> chex.Array:
   """Multiplier of the learning rate at `progress` (0 to 1) through the run's budget."""
   if config.train.lr_schedule == "cosine":
-    return 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(progress, 0.0, 1.0)))
+    final = config.train.lr_final_fraction
+    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(progress, 0.0, 1.0)))
+    return final + (1.0 - final) * cosine
   return jnp.float32(1.0)
 
 
