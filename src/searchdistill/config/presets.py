@@ -19,12 +19,16 @@ PRESETS: dict[str, dict[str, Any]] = {
   # learned from 8 times with a cosine learning rate 0.911, against 0.896 for 4 passes over
   # each iteration's own targets at a constant rate; 8 iterations x 16 times 0.893 (learning
   # then takes the time the searches need). The cosine schedule is shared with PPO.
+  # It decays to half the rate, not to 0: 60-minute distill runs ending at 0 stalled from the
+  # 30th minute (0.925-0.931 greedy at 60), while a 120-minute run, its rate still at 0.59 at
+  # the 60th minute, reached 0.947 there (docs/distill_cpu.md).
   "cpu": dict(
     minutes=60.0,
     num_simulations=32,
     num_epochs=8,
     replay_iterations=4,
     lr_schedule="cosine",
+    lr_final_fraction=0.5,
     eval_every=15,
     eval_simulations=32,
   ),
