@@ -46,8 +46,8 @@ class TrainConfig:
   num_epochs: int = field(2, "Distill and PPO: passes over each iteration's data.", low=1)
   lr_schedule: str = field(
     "constant",
-    "Distill and PPO: learning rate 'constant', or 'cosine' decay to 0 at the end "
-    "of the budget (iterations or minutes, whichever ends first).",
+    "Distill and PPO: learning rate 'constant', or 'cosine' decay to lr_final_fraction of "
+    "it at the end of the budget (iterations or minutes, whichever ends first).",
     choices=("constant", "cosine"),
   )
   lr_final_fraction: float = field(
