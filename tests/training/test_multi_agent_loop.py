@@ -26,6 +26,7 @@ def test_multi_agent_run__collects_learns_and_evaluates(planner, golden_run):
   run_dir = golden_run(f"muzero_mpe_{planner}")
   config = golden.config(f"muzero_mpe_{planner}")
   parts, state, _ = load_trained(run_dir, DEVICE)
+  state = parts.place(state)  # as the run placed it, so that its evaluation program serves
   num_agents, num_actions = 3, 5
   assert state.replay.data.action.shape[-1] == num_agents
   assert state.replay.data.policy.shape[-2:] == (num_agents, num_actions)

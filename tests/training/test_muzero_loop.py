@@ -186,7 +186,7 @@ def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
     {
       "algo": "muzero",
       "max_num_iters": 1_000_000,
-      "minutes": 0.5,
+      "minutes": 0.2,
       "eval_every": 0,
       "checkpoint_every": 1_000_000,
     },

@@ -40,34 +40,6 @@ def _config(**overrides):
   )
 
 
-@pytest.fixture(scope="module")
-def ray_run(tmp_path_factory):
-  out = tmp_path_factory.mktemp("ray_run")
-  summary = train(_config(), out, devices=DEVICE, show_progress=False)
-  return out, summary
-
-
-def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
-  out, summary = ray_run
-  assert summary["iteration"] == 3
-  records = read_metrics(out)
-  assert [r["iteration"] for r in records] == [1, 2, 3]
-  config = _config()
-  for record in records:
-    assert record["train/sgd_steps"] == config.muzero.updates_per_iteration
-    assert np.isfinite(record["train/policy_loss"])
-  assert records[-1]["env_steps"] > 0
-  assert not ray.is_initialized()  # the run started Ray, so it stopped it too
-
-
-def test_ray_learner__reports_what_each_actor_did(ray_run):
-  _, summary = ray_run
-  reports = summary["actors"]
-  assert sorted(r["index"] for r in reports) == [0, 1]
-  assert sum(r["blocks"] for r in reports) > 0
-  assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
-
-
 def _wait_until(condition, timeout=300.0):
   deadline = time.monotonic() + timeout
   while not condition():
@@ -75,6 +47,8 @@ def _wait_until(condition, timeout=300.0):
     time.sleep(0.1)
 
 
+# Before the two-actor run: its actor processes then load the collection program this test
+# compiles from the shared compilation cache.
 def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
   # The actor's loop runs here (in a thread, as a Ray worker runs it) against the store and
   # replay actors on Ray. With broadcast_every=1, after sending a block in which episodes
@@ -112,6 +86,34 @@ def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
       ray.shutdown()
   assert report["index"] == 0 and report["blocks"] >= 2
   assert report["version"] == 7 and report["refreshes"] >= 1
+
+
+@pytest.fixture(scope="module")
+def ray_run(tmp_path_factory):
+  out = tmp_path_factory.mktemp("ray_run")
+  summary = train(_config(), out, devices=DEVICE, show_progress=False)
+  return out, summary
+
+
+def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
+  out, summary = ray_run
+  assert summary["iteration"] == 3
+  records = read_metrics(out)
+  assert [r["iteration"] for r in records] == [1, 2, 3]
+  config = _config()
+  for record in records:
+    assert record["train/sgd_steps"] == config.muzero.updates_per_iteration
+    assert np.isfinite(record["train/policy_loss"])
+  assert records[-1]["env_steps"] > 0
+  assert not ray.is_initialized()  # the run started Ray, so it stopped it too
+
+
+def test_ray_learner__reports_what_each_actor_did(ray_run):
+  _, summary = ray_run
+  reports = summary["actors"]
+  assert sorted(r["index"] for r in reports) == [0, 1]
+  assert sum(r["blocks"] for r in reports) > 0
+  assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
 
 
 def _first_blocks(config, state, blocks=2):
