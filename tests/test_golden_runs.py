@@ -6,7 +6,8 @@ They pin behaviour across restructurings: before one, re-record them from unchan
 the machine it is made on. A change that alters a run on purpose re-records it, and says why
 in its commit:
 
-  SEARCHDISTILL_RECORD_GOLDEN=1 python -m pytest tests/test_golden_runs.py
+  SEARCHDISTILL_RECORD_GOLDEN=1 python -m pytest tests/test_golden_runs.py \
+    tests/training/test_ray_loop.py
 """
 
 import json

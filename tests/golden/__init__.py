@@ -119,6 +119,8 @@ def host() -> str:
   flags = info.get("flags", "").split()
   vectors = next((isa for isa in ("avx512f", "avx2", "avx") if isa in flags), "")
   model = info.get("model name", platform.processor())
+  if "cpu family" in info:  # a masked model name can hide the generation
+    model += f" (family {info['cpu family']}, model {info.get('model', '?')})"
   parts = [platform.machine(), model, vectors, info.get("cache size", ""), jaxlib.__version__]
   return ", ".join(part for part in parts if part)
 
