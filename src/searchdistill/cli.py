@@ -210,7 +210,8 @@ def _run_compare(args) -> int:
     reference_scores,
     run_comparison,
   )
-  from searchdistill.viz.report import plot_comparison, write_report
+  from searchdistill.viz.plot import plot_comparison
+  from searchdistill.viz.report import write_report
 
   out = pathlib.Path(args.out)
   configs = plan_configs(

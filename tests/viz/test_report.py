@@ -65,3 +65,35 @@ def test_report__close_scores_are_not_called_different(tmp_path, ppo_scores):
   ]
   text = write_report(runs, tmp_path / "report.md", minutes=1)
   assert "| distill (2 sims) - ppo | +0.001 | 0.003 | no |" in text
+
+
+def _timed_run(root, seed, evaluations):
+  """A distill run whose metrics hold `(training minutes, greedy, search)` evaluations."""
+  run_dir = _run(root, "distill", seed, evaluations[-1][1])
+  records = [
+    {
+      "iteration": index + 1,
+      "wall_seconds": 70.0 * minutes,
+      "train_seconds": 60.0 * minutes,
+      "env_steps": 1000.0 * (index + 1),
+      "decisions_per_second": 10.0,
+      "eval/greedy/mean": greedy,
+      "eval/search/mean": search,
+    }
+    for index, (minutes, greedy, search) in enumerate(evaluations)
+  ]
+  (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+  return run_dir
+
+
+def test_report__time_table_averages_each_seeds_last_evaluation_by_each_mark(tmp_path):
+  runs = [
+    _timed_run(tmp_path, 0, [(1.5, 0.80, 0.97), (5, 0.90, 0.97), (12.2, 0.95, 0.97)]),
+    _timed_run(tmp_path, 1, [(1.5, 0.82, 0.99), (5, 0.92, 0.99), (12.2, 0.93, 0.99)]),
+  ]
+  text = write_report(runs, tmp_path / "report.md", minutes=12)
+  # Marks at 1, 2, 3, 6 and 9 minutes; the last column is the final evaluation (12.2 > 12).
+  assert "| training minutes | 1 | 2 | 3 | 6 | 9 | 12 |" in text
+  assert "| distill (2 sims) greedy | - | 0.810 | 0.810 | 0.910 | 0.910 | 0.940 |" in text
+  assert "| distill (2 sims) search | - | 0.980 | 0.980 | 0.980 | 0.980 | 0.980 |" in text
+  assert "| distill (2 sims) gap | - | 0.170 | 0.170 | 0.070 | 0.070 | 0.040 |" in text

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pathlib
 
+import numpy as np
+
 from searchdistill.config import ConfigError, load_config
 from searchdistill.envs.registry import family as env_family
 from searchdistill.runs.metrics import read_metrics, training_minutes
+from searchdistill.viz.report import group_runs
 
 
 def run_label(run_dir) -> str:
@@ -82,3 +85,59 @@ def _label_axes(axes, final_steps, env_ids) -> None:
   for axis in axes:
     axis.grid(alpha=0.3)
   axes[1].legend(fontsize=7, loc="best")
+
+
+def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None) -> None:
+  """Score against training time and env steps, greedy (solid) and with search (dashed):
+  mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+  for index, (label, runs) in enumerate(group_runs(run_dirs).items()):
+    for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
+      for kind, style in (("greedy", "-"), ("search", "--")):
+        curves = []
+        for _, records in runs:
+          points = [
+            (x_of(r), r[f"eval/{kind}/mean"])
+            for r in records
+            if r.get(f"eval/{kind}/mean") is not None
+          ]
+          if points:
+            curves.append(np.array(points))
+        if not curves:
+          continue
+        grid = np.linspace(min(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 60)
+        ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
+        axis.plot(
+          grid,
+          ys.mean(0),
+          color=f"C{index}",
+          linestyle=style,
+          label=f"{label} {kind}, {len(curves)} seeds",
+        )
+        axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
+  axes[0].set_xlabel("training time (minutes, evaluation excluded)")
+  axes[1].set_xlabel("environment steps")
+  axes[0].set_ylabel("score on held-out episodes")
+  for name, score in (references or {}).items():
+    for axis in axes:
+      axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
+    axes[0].text(
+      0.01,
+      score["mean"],
+      f" {name}",
+      transform=axes[0].get_yaxis_transform(),
+      va="bottom",
+      fontsize=8,
+      color="0.3",
+    )
+  for axis in axes:
+    axis.grid(alpha=0.3)
+  axes[1].legend(loc="lower right")
+  fig.tight_layout()
+  fig.savefig(out, dpi=120)
+  plt.close(fig)

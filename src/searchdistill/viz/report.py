@@ -1,5 +1,5 @@
-"""Side-by-side comparison of runs grouped by algorithm (and variant): a markdown report and
-curves, with the reference policies' scores where the environment has them."""
+"""Side-by-side comparison of runs grouped by algorithm (and variant): a markdown report, with
+the reference policies' scores where the environment has them (the curves: `viz.plot`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import math
 import pathlib
 import statistics
 from collections.abc import Sequence
-
-import numpy as np
 
 from searchdistill.config import load_config
 from searchdistill.runs.metrics import read_metrics, training_minutes
@@ -181,13 +179,50 @@ def _differences(groups) -> list[str]:
   ]
 
 
+# Where the time table looks, as fractions of the budget: 5, 10, 15, 30, 45, 60 of 60 minutes.
+TIME_FRACTIONS = (1 / 12, 1 / 6, 1 / 4, 1 / 2, 3 / 4, 1)
+
+
+def _score_at(records: list[dict], key: str, minutes: float):
+  """The last evaluation made by `minutes` of training (None before the first)."""
+  values = [r[key] for r in records if r.get(key) is not None and training_minutes(r) <= minutes]
+  return values[-1] if values else None
+
+
+def _time_table(groups, minutes: float) -> list[str]:
+  """Per algorithm, the mean over seeds of its last greedy and search evaluations by each
+  fraction of the budget, and the gap between them (how far the network trails its search).
+  The last column is the final evaluation, made once the budget is spent."""
+  marks = [minutes * f for f in TIME_FRACTIONS[:-1]] + [math.inf]
+  header = " | ".join(f"{minutes * f:g}" for f in TIME_FRACTIONS)
+  lines = [f"| training minutes | {header} |", "|---|" + "---|" * len(marks)]
+  for label, runs in groups.items():
+    rows = {}
+    for kind in ("greedy", "search"):
+      scores = [[_score_at(r, f"eval/{kind}/mean", t) for _, r in runs] for t in marks]
+      rows[kind] = [None if None in s else statistics.fmean(s) for s in scores]
+    rows["gap"] = [None if None in pair else pair[1] - pair[0] for pair in zip(*rows.values())]
+    for kind, values in rows.items():
+      if any(v is not None for v in values):
+        cells = " | ".join("-" if v is None else f"{v:.3f}" for v in values)
+        lines.append(f"| {label} {kind} | {cells} |")
+  return [
+    "",
+    "Over training time (mean over seeds of the last evaluation on the held-out episodes; "
+    "gap = search - greedy):",
+    "",
+    *lines,
+  ]
+
+
 def write_report(
   run_dirs, out: pathlib.Path, *, minutes: float, references: dict | None = None
 ) -> str:
   """Markdown tables: per algorithm, the final score (mean +- stderr across seeds) and costs;
-  per run, the final score +- stderr across its evaluation episodes; the runs' 1024-episode
-  evaluations where saved (`held_out`); the greedy differences between algorithms; then the
-  reference policies (`name -> summarize(...)` dict) on the same episodes."""
+  per run, the final score +- stderr across its evaluation episodes; per algorithm, the scores
+  over training time; the runs' 1024-episode evaluations where saved (`held_out`); the greedy
+  differences between algorithms; then the reference policies (`name -> summarize(...)` dict)
+  on the same episodes."""
   groups = group_runs(run_dirs)
   lines = [
     f"# Comparison ({minutes:g} minutes per run, runs sequential on one machine)",
@@ -200,6 +235,7 @@ def write_report(
     "Per run: mean +- standard error across the evaluation episodes.",
     "",
     *_run_table(groups),
+    *_time_table(groups, minutes),
     *_held_out_table(groups),
     *_differences(groups),
   ]
@@ -218,59 +254,3 @@ def write_report(
   text = "\n".join(lines) + "\n"
   out.write_text(text)
   return text
-
-
-def plot_comparison(run_dirs, out: pathlib.Path, references: dict | None = None) -> None:
-  """Score against training time and env steps, greedy (solid) and with search (dashed):
-  mean line over seeds, min-max band; reference policies as dotted horizontal lines."""
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-  for index, (label, runs) in enumerate(group_runs(run_dirs).items()):
-    for axis, x_of in ((axes[0], training_minutes), (axes[1], lambda r: r["env_steps"])):
-      for kind, style in (("greedy", "-"), ("search", "--")):
-        curves = []
-        for _, records in runs:
-          points = [
-            (x_of(r), r[f"eval/{kind}/mean"])
-            for r in records
-            if r.get(f"eval/{kind}/mean") is not None
-          ]
-          if points:
-            curves.append(np.array(points))
-        if not curves:
-          continue
-        grid = np.linspace(min(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 60)
-        ys = np.stack([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-        axis.plot(
-          grid,
-          ys.mean(0),
-          color=f"C{index}",
-          linestyle=style,
-          label=f"{label} {kind}, {len(curves)} seeds",
-        )
-        axis.fill_between(grid, ys.min(0), ys.max(0), color=f"C{index}", alpha=0.15)
-  axes[0].set_xlabel("training time (minutes, evaluation excluded)")
-  axes[1].set_xlabel("environment steps")
-  axes[0].set_ylabel("score on held-out episodes")
-  for name, score in (references or {}).items():
-    for axis in axes:
-      axis.axhline(score["mean"], color="0.3", linestyle=":", alpha=0.8)
-    axes[0].text(
-      0.01,
-      score["mean"],
-      f" {name}",
-      transform=axes[0].get_yaxis_transform(),
-      va="bottom",
-      fontsize=8,
-      color="0.3",
-    )
-  for axis in axes:
-    axis.grid(alpha=0.3)
-  axes[1].legend(loc="lower right")
-  fig.tight_layout()
-  fig.savefig(out, dpi=120)
-  plt.close(fig)
