@@ -121,6 +121,11 @@ def _run_eval(args) -> int:
     raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
   if args.simulations < 0:
     raise ConfigError(f"--simulations must be >= 0, got {args.simulations}")
+  from searchdistill.runs.directory import find_run_config
+
+  run_config = find_run_config(args.path)
+  if run_config is not None:
+    _use_all_cores([run_config])  # The episodes are split over the devices, as in training.
   from searchdistill.runner.evaluate import evaluate_checkpoint
 
   result = evaluate_checkpoint(args.path, episodes=args.episodes, simulations=args.simulations)

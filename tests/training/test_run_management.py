@@ -16,6 +16,7 @@ from searchdistill.config import make_config
 from searchdistill.loop.run import InProcess, NonFiniteError
 from searchdistill.runner import train
 from searchdistill.runner.evaluate import load_trained
+from searchdistill.runs.directory import find_run_config
 from searchdistill.runs.metrics import read_metrics
 from tests import golden
 from tests.helpers import cli
@@ -311,3 +312,13 @@ def test_render_and_plot__write_files(uninterrupted, tmp_path):
   png = tmp_path / "curves.png"
   cli("plot", uninterrupted, uninterrupted, "--out", png)
   assert Image.open(png).size[0] > 500
+
+
+def test_find_run_config__from_the_run_its_checkpoints_or_a_step(tmp_path):
+  config = make_config("tiny", {"seed": 3})
+  run = tmp_path / "run"
+  (run / "checkpoints" / "7").mkdir(parents=True)
+  (run / "config.yaml").write_text(config.to_yaml())
+  for path in (run, run / "checkpoints", run / "checkpoints" / "7"):
+    assert find_run_config(path) == config
+  assert find_run_config(tmp_path) is None

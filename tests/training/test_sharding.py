@@ -10,6 +10,7 @@ import pytest
 
 from searchdistill.config import make_config
 from searchdistill.loop.components import build
+from searchdistill.loop.sharding import DataParallel
 
 
 @functools.cache
@@ -99,3 +100,14 @@ def test_learning_rate_scale__cosine_follows_the_budget_and_constant_stays():
   floored = make_config("tiny", {"lr_schedule": "cosine", "lr_final_fraction": 0.5})
   scales = [float(learning_rate_scale(floored, p)) for p in (0.0, 0.5, 1.0, 1.5)]
   np.testing.assert_allclose(scales, [1.0, 0.75, 0.5, 0.5], atol=1e-6)
+
+
+@TWO_DEVICES
+def test_per_shard_rows__matches_the_unsplit_function_for_any_row_count():
+  def evaluate(scale, keys):
+    return jax.vmap(lambda key: scale * jax.random.uniform(key))(keys)
+
+  split = DataParallel(jax.local_devices()).per_shard_rows(evaluate)
+  for rows in (1, 4, 5):  # Fewer rows than devices, an even split, an odd one.
+    keys = jax.random.split(jax.random.key(0), rows)
+    np.testing.assert_array_equal(split(2.0, keys), evaluate(2.0, keys))

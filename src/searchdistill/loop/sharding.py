@@ -11,6 +11,7 @@ device or many.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec
 
 
@@ -53,3 +54,32 @@ class DataParallel:
       out_specs=(time_major, time_major, batch),
       check_vma=False,
     )
+
+  def per_shard_rows(self, evaluate):
+    """Runs `evaluate(params, keys [N]) -> values [N]` on each device's slice of the keys, with
+    `params` replicated. Any N works: the last key is repeated to fill the slices, and the
+    copies' values are dropped.
+
+    Correct only for functions whose row i depends on `keys[i]` alone (the episodic
+    evaluators). Each device runs its own while loops, as in `per_shard_episodes`.
+    """
+    batch = PartitionSpec("data")
+    split = jax.jit(
+      jax.shard_map(
+        evaluate,
+        mesh=self.mesh,
+        in_specs=(PartitionSpec(), batch),
+        out_specs=batch,
+        check_vma=False,
+      )
+    )
+
+    def run(params, keys):
+      rows = keys.shape[0]
+      fill = -rows % self.num_devices
+      if fill:
+        keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], fill, axis=0)])
+      values = split(self.replicate(params), keys)
+      return values[:rows] if fill else values
+
+    return run

@@ -32,3 +32,13 @@ def prepare_run_dir(config: Config, out: pathlib.Path, resume: bool) -> None:
     raise ConfigError(f"{out} already holds a run; use --resume {out} or another --out")
   out.mkdir(parents=True, exist_ok=True)
   config_path.write_text(config.to_yaml())
+
+
+def find_run_config(path) -> Config | None:
+  """The `config.yaml` of the run that holds `path` (the run directory, its `checkpoints` or
+  `best` directory, or one of their steps), read without starting JAX; None elsewhere."""
+  path = pathlib.Path(path)
+  for folder in (path, path.parent, path.parent.parent):
+    if (folder / "config.yaml").is_file():
+      return load_config(folder / "config.yaml")
+  return None
