@@ -60,8 +60,8 @@ def main() -> None:
   print(f"{args.episodes} episodes, {devices} devices, medians of {args.repeats}")
   print("| simulations | one device, s | replicated, s | split, s | split vs one | max diff |")
   print("|---|---|---|---|---|---|")
+  max_steps = parts.config.eval.eval_max_steps or parts.env.max_episode_steps
   for simulations in args.simulations:
-    max_steps = parts.config.eval.eval_max_steps or parts.env.max_episode_steps
     unsplit = make_episode_evaluator(parts.env, parts.policy(simulations), max_steps=max_steps)
     one, one_returns = _timed(unsplit, first, keys, args.repeats)
     copies, copies_returns = _timed(unsplit, replicated, keys, args.repeats)

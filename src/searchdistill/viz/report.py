@@ -13,9 +13,14 @@ from searchdistill.config import load_config
 from searchdistill.runs.metrics import read_metrics, training_minutes
 
 
-def _final(records: list[dict], key: str):
-  values = [r[key] for r in records if r.get(key) is not None]
+def _score_at(records: list[dict], key: str, minutes: float):
+  """The last evaluation made by `minutes` of training (None before the first)."""
+  values = [r[key] for r in records if r.get(key) is not None and training_minutes(r) <= minutes]
   return values[-1] if values else None
+
+
+def _final(records: list[dict], key: str):
+  return _score_at(records, key, math.inf)
 
 
 def _mean_stderr(values: Sequence[float]) -> str:
@@ -181,12 +186,6 @@ def _differences(groups) -> list[str]:
 
 # Where the time table looks, as fractions of the budget: 5, 10, 15, 30, 45, 60 of 60 minutes.
 TIME_FRACTIONS = (1 / 12, 1 / 6, 1 / 4, 1 / 2, 3 / 4, 1)
-
-
-def _score_at(records: list[dict], key: str, minutes: float):
-  """The last evaluation made by `minutes` of training (None before the first)."""
-  values = [r[key] for r in records if r.get(key) is not None and training_minutes(r) <= minutes]
-  return values[-1] if values else None
 
 
 def _time_table(groups, minutes: float) -> list[str]:
