@@ -177,8 +177,10 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
 @golden.uses(MUZERO_RUN)
 def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   # The run loop plans the iteration that spends the time budget as the last one (its stage
-  # ends at 1), so the importance-sampling exponent reaches 1 and the learning rate its floor
-  # whatever the iteration count.
+  # ends at 1), so the importance-sampling exponent reaches 1 whatever the iteration count. The
+  # learning rate follows where each iteration starts: on a slow machine whose first iteration
+  # compiles for most of the budget, the last one starts well before the end (0.66 seen in CI).
+  from searchdistill.loop.muzero_learner import learning_rate_decay
   from searchdistill.runs.metrics import read_metrics
 
   config = make_config(
@@ -195,8 +197,11 @@ def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   records = read_metrics(tmp_path / "run")
   assert summary["iteration"] == len(records) > 2
   assert records[-1]["progress"] == 1.0 and records[-1]["train/importance_beta"] == 1.0
+  rates = [r["train/learning_rate"] for r in records]
+  assert rates == sorted(rates, reverse=True) and rates[0] > rates[-1]
   # float32 cosine: XLA's CPU kernels differ by instruction set (1e-5 relative seen in CI).
-  floor = 0.1 * config.train.learning_rate
-  assert records[-1]["train/learning_rate"] == pytest.approx(floor, rel=1e-4)
+  last_start_at_least = records[-2]["train_seconds"] / (60 * config.run.minutes)
+  ceiling = config.train.learning_rate * float(learning_rate_decay(last_start_at_least))
+  assert 0.1 * config.train.learning_rate * (1 - 1e-4) <= rates[-1] <= ceiling * (1 + 1e-4)
   betas = [r["train/importance_beta"] for r in records]
   assert betas == sorted(betas) and betas[0] < 1.0
