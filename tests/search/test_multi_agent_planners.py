@@ -100,17 +100,21 @@ def test_joint_planner__enumerating_every_joint_action_is_exhaustive_joint_searc
       value=logits_to_scalar(prediction.value_logits, SUPPORT),
     ), next_latent
 
-  latent = network.apply(params, observation, method="represent")
-  prediction = network.apply(params, latent, method="predict")
-  root = mctx.RootFnOutput(
-    prior_logits=prior(prediction.policy_logits).reshape(B, -1),
-    value=logits_to_scalar(prediction.value_logits, SUPPORT),
-    embedding=latent,
-  )
-  _, search_key = jax.random.split(key)
-  reference = mctx.muzero_policy(
-    params, search_key, root, recurrent_fn, num_simulations=8, dirichlet_fraction=0.0
-  )
+  @jax.jit  # one program: op by op, the search compiles each of its operations on its own
+  def exhaustive(params, key, observation):
+    latent = network.apply(params, observation, method="represent")
+    prediction = network.apply(params, latent, method="predict")
+    root = mctx.RootFnOutput(
+      prior_logits=prior(prediction.policy_logits).reshape(B, -1),
+      value=logits_to_scalar(prediction.value_logits, SUPPORT),
+      embedding=latent,
+    )
+    _, search_key = jax.random.split(key)
+    return mctx.muzero_policy(
+      params, search_key, root, recurrent_fn, num_simulations=8, dirichlet_fraction=0.0
+    )
+
+  reference = exhaustive(params, key, observation)
   np.testing.assert_array_equal(out.action, joint_of[reference.action])
   weights = np.asarray(reference.action_weights).reshape(B, A, A)
   np.testing.assert_allclose(out.action_weights[:, 0], weights.sum(2), atol=1e-5)

@@ -58,7 +58,12 @@ def _random_states(env, key, batch_size):
   return jax.lax.scan(walk, states, steps)[0]
 
 
-random_states = jax.jit(_random_states, static_argnums=(0, 2))
+_random_states_of_six = jax.jit(_random_states, static_argnums=(0, 2))
+
+
+def random_states(env, key, batch_size):
+  """The first `batch_size` (at most 6) of six random states: one compiled walk for all."""
+  return jax.tree.map(lambda x: x[:batch_size], _random_states_of_six(env, key, 6))
 
 
 def row_keys(seed, batch_size):
@@ -119,41 +124,48 @@ def test_search__all_invalid_row_stays_finite(binpack, tiny_params, batched_sear
 
 
 class Bandit:
-  """A one-step environment with known rewards per arm and a fixed action mask."""
+  """A one-step environment of six arms whose rewards and action mask its state carries (in
+  `inner` and `action_mask`), so that one compiled search serves every instance."""
 
   env_id = "bandit"
   max_episode_steps = 1
-
-  def __init__(self, rewards, mask):
-    self.rewards, self.mask = jnp.asarray(rewards, jnp.float32), jnp.asarray(mask)
-    self.num_actions = len(rewards)
-
-  def reset(self, key):
-    del key
-    return EnvState(jnp.int32(0), jnp.zeros(1), self.mask, jnp.array(False))
+  num_actions = 6
 
   def step(self, state, action):
     valid = state.action_mask[action] & ~state.done
-    reward = jnp.where(valid, self.rewards[action], 0.0)
-    return EnvState(
-      state.inner + 1, state.observation, jnp.zeros_like(self.mask), jnp.array(True)
-    ), reward
+    reward = jnp.where(valid, state.inner[action], 0.0)
+    finished = EnvState(
+      state.inner, state.observation, jnp.zeros_like(state.action_mask), jnp.array(True)
+    )
+    return finished, reward
+
+
+@pytest.fixture(scope="module")
+def bandit_search():
+  network = MLPNetwork(num_actions=Bandit.num_actions, hidden_sizes=(4,))
+  search = make_search(
+    Bandit(),
+    network,
+    num_simulations=24,
+    max_num_considered_actions=6,
+    gumbel_scale=0.0,
+    discount=1.0,
+  )
+  return network, jax.jit(search)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_search__one_step_bandit_picks_the_best_valid_arm(seed):
+def test_search__one_step_bandit_picks_the_best_valid_arm(bandit_search, seed):
+  network, search = bandit_search
   rng = np.random.default_rng(seed)
-  rewards = rng.uniform(0, 1, size=6)
-  mask = np.ones(6, bool)
+  rewards = rng.uniform(0, 1, size=Bandit.num_actions).astype(np.float32)
+  mask = np.ones(Bandit.num_actions, bool)
   mask[np.argmax(rewards)] = False  # The best arm is invalid: the search must not take it.
-  env = Bandit(rewards, mask)
-  network = MLPNetwork(num_actions=6, hidden_sizes=(4,))
-  states = jax.tree.map(lambda x: x[None], env.reset(None))
-  params = network.init(jax.random.key(seed), states.observation)
-  search = make_search(
-    env, network, num_simulations=24, max_num_considered_actions=6, gumbel_scale=0.0, discount=1.0
+  states = EnvState(
+    jnp.asarray(rewards)[None], jnp.zeros((1, 1)), jnp.asarray(mask)[None], jnp.array([False])
   )
-  out = jax.jit(search)(params, row_keys(seed, 1), states)
+  params = network.init(jax.random.key(seed), states.observation)
+  out = search(params, row_keys(seed, 1), states)
   best_valid = int(np.argmax(np.where(mask, rewards, -1)))
   assert int(out.action[0]) == best_valid
   assert int(np.argmax(out.action_weights[0])) == best_valid
