@@ -22,13 +22,19 @@ os.environ.setdefault(
   os.path.join(os.path.expanduser("~"), ".cache", "searchdistill", "xla"),
 )
 
+# Every program, however quick to compile: the tests of one configuration, and the child
+# processes of the subprocess and Ray tests (which read it from the environment), then load
+# what the first of them compiled.
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-# Every program, however quick to compile: the tests of one configuration, and the child
-# processes of the subprocess tests, then load what the first of them compiled.
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+jax.config.update(
+  "jax_persistent_cache_min_compile_time_secs",
+  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+)
 
 
 def pytest_configure(config):

@@ -88,6 +88,8 @@ def test_cli__existing_run_is_not_overwritten(tiny_run):
   assert (tiny_run / "metrics.jsonl").read_text() == before
 
 
+# With the golden distill run, on its worker: its distill runs then load that run's programs.
+@golden.uses(DISTILL_RUN)
 def test_cli__compare_writes_a_report_and_curves(tmp_path, capsys):
   out = tmp_path / "compare"
   result = cli(

@@ -79,7 +79,7 @@ def vector_model():
     num_blocks=1,
     projection_size=8,
   )
-  params = network.init(jax.random.key(0), jnp.ones((1, 3)), jnp.zeros(1, jnp.int32))
+  params = jax.jit(network.init)(jax.random.key(0), jnp.ones((1, 3)), jnp.zeros(1, jnp.int32))
   return network, params
 
 
@@ -107,11 +107,16 @@ def test_loss_fn__decreases_when_fitted_and_masks_dead_states(vector_model):
   import optax
 
   optimizer = optax.adam(3e-3)
-  opt_state = optimizer.init(params)
-  grad = jax.jit(jax.grad(lambda p: loss(p, targets)[0]))
+
+  @jax.jit  # one program: op by op, Adam compiles each of its operations on its own
+  def step(params, opt_state):
+    grads = jax.grad(lambda p: loss(p, targets)[0])(params)
+    updates, opt_state = optimizer.update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state
+
+  opt_state = jax.jit(optimizer.init)(params)
   for _ in range(60):
-    updates, opt_state = optimizer.update(grad(params), opt_state)
-    params = optax.apply_updates(params, updates)
+    params, opt_state = step(params, opt_state)
   assert float(loss(params, targets)[0]) < 0.7 * float(value)
   # A dead state's policy target does not matter: changing it leaves the loss unchanged.
   dead = targets._replace(policy=targets.policy.at[:, 2].set(jnp.array([1.0, 0.0])))
@@ -123,9 +128,11 @@ def test_loss_fn__decreases_when_fitted_and_masks_dead_states(vector_model):
 def test_loss_fn__consistency_target_is_the_encoding_of_the_real_next_observation(vector_model):
   network, params = vector_model
   targets = _batch()
-  aux = lambda t: muzero.loss_fn(
-    params, network, t, jnp.ones(4), support=SUPPORT, consistency_weight=1.0
-  )[1]
+  aux = jax.jit(
+    lambda t: muzero.loss_fn(
+      params, network, t, jnp.ones(4), support=SUPPORT, consistency_weight=1.0
+    )[1]
+  )
   # Changing the real next observation changes the consistency loss and no other term: the
   # model's own predictions come from the first observation and the actions only.
   moved = targets._replace(observation=targets.observation.at[:, 1].add(3.0))

@@ -148,15 +148,18 @@ def test_collect__bootstraps_from_where_each_stream_stopped(binpack, tiny_networ
   from searchdistill.algorithms import streams
 
   batch, steps = 3, 7  # Seven steps: every stream stops in the middle of an episode.
-  start = jax.vmap(lambda k: streams.start(binpack, k))(jax.random.split(jax.random.key(0), batch))
+  # Each step jitted: op by op, each of their operations compiles on its own (about 190).
+  start = jax.jit(jax.vmap(lambda k: streams.start(binpack, k)))(
+    jax.random.split(jax.random.key(0), batch)
+  )
   keys = jax.random.split(jax.random.key(1), batch)
   trajectory, rollout, end = jax.jit(
     lambda k, s: ppo.collect(binpack, tiny_network, tiny_params, k, s, num_steps=steps)
   )(keys, start)
   assert bool(jnp.all(trajectory.valid))
-  expected = tiny_network.apply(tiny_params, end.state.observation).value
+  expected = jax.jit(tiny_network.apply)(tiny_params, end.state.observation).value
   np.testing.assert_allclose(trajectory.bootstrap_value[0], expected, rtol=1e-5)
-  samples = ppo.make_samples(trajectory, discount=1.0, gae_lambda=1.0)
+  samples = jax.jit(lambda t: ppo.make_samples(t, discount=1.0, gae_lambda=1.0))(trajectory)
   # With lambda 1 and discount 1 the value target of the first step is the rewards to the
   # stream's end plus the bootstrap value (no episode ended in seven steps).
   assert not bool(jnp.any(rollout.last))

@@ -5,6 +5,11 @@ import pytest
 
 from searchdistill import replay
 
+# Jitted, as the learners call them: op by op, each of their operations compiles on its own.
+_add = jax.jit(replay.add)
+_add_to_shard = jax.jit(replay.add_to_shard)
+_sample = jax.jit(replay.sample, static_argnames=("batch_size", "window", "alpha", "beta"))
+
 
 def _steps(start, length, streams=2):
   """Steps whose `t` field is their time index and `s` their stream."""
@@ -18,7 +23,7 @@ def _steps(start, length, streams=2):
 def test_add__wraps_around_keeping_the_newest_steps():
   state = replay.init({"t": jnp.int32(0), "s": jnp.int32(0)}, num_streams=2, capacity=5)
   for start in range(0, 12, 3):  # 12 steps into 5 slots
-    state = replay.add(state, _steps(start, 3))
+    state = _add(state, _steps(start, 3))
   assert int(state.written) == 12 and int(replay.size(state)) == 5
   stored = np.sort(np.asarray(state.data["t"][0]))
   np.testing.assert_array_equal(stored, [7, 8, 9, 10, 11])
@@ -28,8 +33,8 @@ def test_add__wraps_around_keeping_the_newest_steps():
 def test_sample__windows_are_consecutive_and_never_cross_the_write_point():
   state = replay.init({"t": jnp.int32(0), "s": jnp.int32(0)}, num_streams=2, capacity=7)
   for start in range(0, 17, 4):
-    state = replay.add(state, _steps(start, 4))  # written = 20, stored t = 13..19
-  out = replay.sample(state, jax.random.key(0), batch_size=256, window=3, alpha=0.0, beta=1.0)
+    state = _add(state, _steps(start, 4))  # written = 20, stored t = 13..19
+  out = _sample(state, jax.random.key(0), batch_size=256, window=3, alpha=0.0, beta=1.0)
   t = np.asarray(out.data["t"])
   np.testing.assert_array_equal(np.diff(t, axis=1), 1)  # consecutive, across the ring end
   assert t.min() >= 13 and t.max() <= 19  # only stored, written steps
@@ -39,7 +44,7 @@ def test_sample__windows_are_consecutive_and_never_cross_the_write_point():
 
 def test_sampling_probabilities__follow_priority_to_the_alpha():
   state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=4)
-  state = replay.add(state, {"t": jnp.arange(4, dtype=jnp.int32)[None]})
+  state = _add(state, {"t": jnp.arange(4, dtype=jnp.int32)[None]})
   state = replay.update_priorities(
     state, jnp.array([0, 0, 0]), jnp.array([0, 1, 2]), jnp.array([1.0, 2.0, 4.0])
   )
@@ -50,11 +55,11 @@ def test_sampling_probabilities__follow_priority_to_the_alpha():
 
 def test_sample__importance_weights_correct_for_the_priorities():
   state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=3)
-  state = replay.add(state, {"t": jnp.arange(3, dtype=jnp.int32)[None]})
+  state = _add(state, {"t": jnp.arange(3, dtype=jnp.int32)[None]})
   state = replay.update_priorities(
     state, jnp.array([0, 0, 0]), jnp.array([0, 1, 2]), jnp.array([1.0, 3.0, 9.0])
   )
-  out = replay.sample(state, jax.random.key(1), batch_size=64, window=1, alpha=1.0, beta=0.5)
+  out = _sample(state, jax.random.key(1), batch_size=64, window=1, alpha=1.0, beta=0.5)
   probs = np.array([1.0, 3.0, 9.0]) / 13.0
   raw = (3 * probs) ** -0.5
   drawn = np.asarray(out.slot)
@@ -65,9 +70,9 @@ def test_sample__importance_weights_correct_for_the_priorities():
 
 def test_add__new_steps_get_the_largest_priority_so_far():
   state = replay.init({"t": jnp.int32(0)}, num_streams=1, capacity=4)
-  state = replay.add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
+  state = _add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
   state = replay.update_priorities(state, jnp.array([0]), jnp.array([0]), jnp.array([5.0]))
-  state = replay.add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
+  state = _add(state, {"t": jnp.zeros((1, 2), jnp.int32)})
   np.testing.assert_allclose(state.priority[0], [5.0, 1.0, 5.0, 5.0])
 
 
@@ -82,9 +87,9 @@ def _sharded_and_flat(shard_steps):
   example = {"t": jnp.int32(0), "s": jnp.int32(0)}
   sharded = replay.init_sharded(example, num_shards=len(shard_steps), num_streams=2, capacity=6)
   for shard, steps in enumerate(shard_steps):
-    sharded = replay.add_to_shard(sharded, shard, steps)
+    sharded = _add_to_shard(sharded, shard, steps)
   flat = replay.init(example, num_streams=2 * len(shard_steps), capacity=6)
-  flat = replay.add(flat, jax.tree.map(lambda *xs: jnp.concatenate(xs), *shard_steps))
+  flat = _add(flat, jax.tree.map(lambda *xs: jnp.concatenate(xs), *shard_steps))
   return sharded, flat
 
 
@@ -101,8 +106,8 @@ def test_sharded_sample__matches_one_buffer_holding_the_shards_side_by_side():
     replay.sampling_probabilities(sharded, window=2, alpha=0.7).reshape(6, 6),
     replay.sampling_probabilities(flat, window=2, alpha=0.7),
   )
-  a = replay.sample(sharded, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
-  b = replay.sample(flat, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
+  a = _sample(sharded, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
+  b = _sample(flat, jax.random.key(3), batch_size=32, window=2, alpha=0.7, beta=0.4)
   jax.tree.map(np.testing.assert_array_equal, a, b)
   # Stream m * E + e of the sharded buffer is stream e of shard m.
   np.testing.assert_array_equal(a.data["s"][:, 0] - 100 * (a.stream // 2), a.stream % 2)
@@ -113,10 +118,10 @@ def test_sharded_sample__never_draws_from_a_shard_without_a_whole_window():
   sharded = replay.init_sharded(
     {"t": jnp.int32(0), "s": jnp.int32(0)}, num_shards=2, num_streams=2, capacity=6
   )
-  sharded = replay.add_to_shard(sharded, 1, _steps(0, 4))
-  sharded = replay.add_to_shard(sharded, 0, _steps(0, 1))  # shorter than a window
+  sharded = _add_to_shard(sharded, 1, _steps(0, 4))
+  sharded = _add_to_shard(sharded, 0, _steps(0, 1))  # shorter than a window
   np.testing.assert_array_equal(replay.size(sharded), [1, 4])
-  out = replay.sample(sharded, jax.random.key(0), batch_size=128, window=2, alpha=0.0, beta=1.0)
+  out = _sample(sharded, jax.random.key(0), batch_size=128, window=2, alpha=0.0, beta=1.0)
   assert np.all(np.asarray(out.stream) >= 2)  # shard 1 only
   np.testing.assert_array_equal(np.diff(np.asarray(out.data["t"]), axis=1), 1)
 

@@ -59,10 +59,15 @@ def _objective_over_repeated_updates(config, parts, state, num_updates):
       config, parts.network, parts.learned_search(training=True), optimizer, parts.support
     )
   )
-  params, opt_state, objective = state.params, optimizer.init(state.params), []
+  # On one device as the step's outputs are, so that it compiles once, not twice.
+  params, opt_state, target_params, data, weight = jax.device_put(
+    (state.params, optimizer.init(state.params), state.target_params, drawn.data, drawn.weight),
+    DEVICE[0],
+  )
+  objective = []
   for _ in range(num_updates):
     params, opt_state, _, aux = sgd_step(
-      params, opt_state, state.target_params, drawn.data, drawn.weight, jax.random.key(2)
+      params, opt_state, target_params, data, weight, jax.random.key(2)
     )
     objective.append(
       float(aux["policy_loss"])

@@ -45,7 +45,7 @@ def tiny():
 def test_muzero_iteration__fills_replay_then_learns(tiny):
   parts = build(tiny, DEVICE)
   iteration = parts.iteration()
-  state = parts.init_state()
+  state = parts.place(parts.init_state())  # as the run places it: the run's programs serve
   sgd_steps = []
   for _ in range(3):
     state, metrics = iteration(state)
@@ -196,11 +196,18 @@ def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   summary = train(config, tmp_path / "run", show_progress=False, devices=DEVICE)
   records = read_metrics(tmp_path / "run")
   assert summary["iteration"] == len(records) > 2
-  assert records[-1]["progress"] == 1.0 and records[-1]["train/importance_beta"] == 1.0
+  budget = 60 * config.run.minutes
+  if records[-1]["progress"] == 1.0:
+    assert records[-1]["train/importance_beta"] == 1.0
+  else:
+    # Planned to end before the budget at the recent pace, the last iteration took longer
+    # than that pace and spent the budget itself (seen on a loaded machine: end 0.9995).
+    assert records[-1]["train_seconds"] >= budget
+    assert records[-2]["train_seconds"] / budget < records[-1]["progress"] < 1.0
   rates = [r["train/learning_rate"] for r in records]
   assert rates == sorted(rates, reverse=True) and rates[0] > rates[-1]
   # float32 cosine: XLA's CPU kernels differ by instruction set (1e-5 relative seen in CI).
-  last_start_at_least = records[-2]["train_seconds"] / (60 * config.run.minutes)
+  last_start_at_least = records[-2]["train_seconds"] / budget
   ceiling = config.train.learning_rate * float(learning_rate_decay(last_start_at_least))
   assert 0.1 * config.train.learning_rate * (1 - 1e-4) <= rates[-1] <= ceiling * (1 + 1e-4)
   betas = [r["train/importance_beta"] for r in records]

@@ -56,7 +56,7 @@ def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
   # of the blocks the replay receives after a publication only the first can have been sent
   # before it; MPE episodes (26 steps) end at most once per stream in a block, so once twice
   # the streams' episodes have arrived, the actor has fetched after the publication.
-  config = _config(num_actors=1)
+  config = _config()  # the two-actor run's: its programs serve that run; actor 0 runs here
   parts = build(config, DEVICE)
   state = jax.device_get(parts.init_state())
   started = connect(config)
@@ -151,8 +151,9 @@ def test_ray_learner__updates_as_the_in_process_learner_and_as_recorded():
   started = connect(config)
   try:
     server = ray.remote(ReplayServer).options(num_cpus=0).remote(config.to_dict(), buffer)
+    # Placed as the two-actor run placed its state, so that run's programs serve.
     ray_params, _, ray_losses, pending = learner.replayed_updates(
-      server, state, keys, beta=beta, lr_scale=lr_scale
+      server, parts.place(state), keys, beta=beta, lr_scale=lr_scale
     )
     ray.get(pending)
     ray_priority = ray.get(server.snapshot.remote()).priority

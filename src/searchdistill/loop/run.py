@@ -13,7 +13,7 @@ import numpy as np
 from searchdistill.config import Config, ConfigError, from_dict
 from searchdistill.loop.components import build, check_extras
 from searchdistill.loop.evaluation import eval_keys, summarize
-from searchdistill.loop.stage import Stage
+from searchdistill.loop.stage import Stage, plan_stage
 from searchdistill.runs import checkpoint as ckpt
 from searchdistill.runs.directory import prepare_run_dir
 from searchdistill.runs.metrics import MetricsLog
@@ -218,13 +218,16 @@ class _Loop:
     """Where the next iteration starts and ends in the budget, and whether it is the last: the
     last of `max_num_iters`, or the one expected to spend the time budget (at the pace of the
     slowest of the recent iterations), which then gets `end` 1."""
-    max_iters, trained = self.config.run.max_num_iters, self.clock.trained()
-    pace = max(self.recent_seconds, default=0.0)
-    end = max((iteration + 1) / max_iters, (trained + pace) / self.budget, self.last_end)
-    last = end >= 1.0
-    self.last_end = min(end, 1.0)
-    start = max(iteration / max_iters, trained / self.budget)
-    return Stage(start, self.last_end), last
+    stage, last = plan_stage(
+      iteration,
+      max_iters=self.config.run.max_num_iters,
+      trained=self.clock.trained(),
+      budget=self.budget,
+      pace=max(self.recent_seconds, default=0.0),
+      last_end=self.last_end,
+    )
+    self.last_end = stage.end
+    return stage, last
 
   def _step(self, state):
     """One iteration, its metrics record (evaluated when due) written to the log."""

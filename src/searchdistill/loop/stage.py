@@ -20,3 +20,24 @@ class Stage(NamedTuple):
 
 # The stage of an iteration called without one (tests, benchmarks): the start of the budget.
 START = Stage()
+
+
+def plan_stage(
+  iteration: int,
+  *,
+  max_iters: int,
+  trained: float,
+  budget: float,
+  pace: float,
+  last_end: float,
+) -> tuple[Stage, bool]:
+  """The stage of iteration `iteration` (0-based), and whether the run plans it as its last.
+
+  It is the last when it is the last of `max_iters`, or when, at `pace` seconds per
+  iteration, it would end at or past the `budget` of seconds from `trained` (seconds spent);
+  the last gets `end` 1. Ends never decrease (`last_end`: the previous stage's end). An
+  iteration that takes longer than `pace` can still spend the budget with an end below 1.
+  """
+  end = max((iteration + 1) / max_iters, (trained + pace) / budget, last_end)
+  start = max(iteration / max_iters, trained / budget)
+  return Stage(start, min(end, 1.0)), end >= 1.0
