@@ -90,13 +90,17 @@ def test_collecting_actor__switches_to_the_parameters_the_learner_publishes():
 
 @pytest.fixture(scope="module")
 def ray_run(tmp_path_factory):
+  """Three iterations: two, stopped after the checkpoint of the second, then resumed for the
+  third (each part starts and stops its own Ray instance). Returns the run directory, the
+  first part's summary and the resumed part's."""
   out = tmp_path_factory.mktemp("ray_run")
-  summary = train(_config(), out, devices=DEVICE, show_progress=False)
-  return out, summary
+  first = train(_config(), out, devices=DEVICE, show_progress=False, stop_after=2)
+  resumed = train(_config(), out, resume=True, devices=DEVICE, show_progress=False)
+  return out, first, resumed
 
 
 def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
-  out, summary = ray_run
+  out, _, summary = ray_run
   assert summary["iteration"] == 3
   records = read_metrics(out)
   assert [r["iteration"] for r in records] == [1, 2, 3]
@@ -109,11 +113,13 @@ def test_ray_learner__learns_from_two_actors_and_shuts_down_cleanly(ray_run):
 
 
 def test_ray_learner__reports_what_each_actor_did(ray_run):
-  _, summary = ray_run
-  reports = summary["actors"]
-  assert sorted(r["index"] for r in reports) == [0, 1]
-  assert sum(r["blocks"] for r in reports) > 0
-  assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
+  _, first, resumed = ray_run
+  # The resumed part's one iteration can learn from the restored replay before any new block.
+  assert sum(r["blocks"] for r in first["actors"]) > 0
+  for summary in (first, resumed):
+    reports = summary["actors"]
+    assert sorted(r["index"] for r in reports) == [0, 1]
+    assert all(0 <= r["version"] <= summary["iteration"] for r in reports)
 
 
 def _first_blocks(config, state, blocks=2):
@@ -175,7 +181,7 @@ def test_ray_learner__updates_as_the_in_process_learner_and_as_recorded():
 
 
 def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):
-  out, _ = ray_run
+  out, _, _ = ray_run
   parts = build(_config(), DEVICE)
   state, meta = ckpt.restore(out, parts.init_state())
   assert meta["iteration"] == 3
@@ -186,17 +192,11 @@ def test_ray_learner__checkpoints_the_replay_actors_buffer(ray_run):
     np.testing.assert_allclose(stored.sum(-1), 1.0, rtol=1e-5)
 
 
-def test_ray_learner__resumes_from_its_checkpoint(ray_run, tmp_path):
-  import shutil
-
-  out, _ = ray_run
-  resumed = tmp_path / "resumed"
-  shutil.copytree(out, resumed)
-  summary = train(
-    _config(max_num_iters=4), resumed, resume=True, devices=DEVICE, show_progress=False
-  )
-  assert summary["iteration"] == 4
-  assert [r["iteration"] for r in read_metrics(resumed)] == [1, 2, 3, 4]
+def test_ray_learner__resumes_from_its_checkpoint(ray_run):
+  out, first, resumed = ray_run
+  assert first["iteration"] == 2 and first["stopped_by"] == "stop_after"
+  assert resumed["iteration"] == 3 and resumed["stopped_by"] == "budget"
+  assert [r["iteration"] for r in read_metrics(out)] == [1, 2, 3]
 
 
 @pytest.mark.parametrize(

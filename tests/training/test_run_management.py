@@ -99,7 +99,8 @@ def test_kill_during_save__leaves_the_last_complete_checkpoint(uninterrupted, tm
   )
   assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
   assert not (out / "checkpoints" / "2").exists()
-  evaluation = json.loads(cli("eval", out, "--episodes", "2", "--json").stdout)
+  # As many episodes as the run evaluates: its evaluation program serves.
+  evaluation = json.loads(cli("eval", out, "--episodes", "4", "--json").stdout)
   assert evaluation["iteration"] == 1
   # And the run resumes from there to the same end as an uninterrupted one.
   cli("train", "--resume", out, "--no-progress")
