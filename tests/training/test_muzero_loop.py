@@ -177,7 +177,8 @@ def test_learned_search__considers_every_action_when_fewer_than_asked():
 @golden.uses(MUZERO_RUN)
 def test_muzero_schedules__a_minutes_bounded_run_ends_annealed(tmp_path):
   # The run loop plans the iteration that spends the time budget as the last one (its stage
-  # ends at 1), so the importance-sampling exponent reaches 1 whatever the iteration count. The
+  # ends at 1), so the importance-sampling exponent reaches 1 whatever the iteration count,
+  # unless that iteration runs past the pace it was planned at (`plan_stage`). The
   # learning rate follows where each iteration starts: on a slow machine whose first iteration
   # compiles for most of the budget, the last one starts well before the end (0.66 seen in CI).
   from searchdistill.loop.muzero_learner import learning_rate_decay
