@@ -69,10 +69,10 @@ def test_learn__symmetric_views_change_what_is_learned_not_how_much(binpack):
   samples = distill.Samples(
     states.observation, mask, mask / mask.sum(-1, keepdims=True), jnp.linspace(0, 1, 8), jnp.ones(8)
   )
-  batch_size = config.train.training_batch_size
+  batch_size, algorithm = config.train.training_batch_size, parts.algorithm()
 
   def learn(views):
-    step = _make_learn(config, parts.algorithm(), parts.optimizer, parts.parallel, 2, views)
+    step = _make_learn(config, algorithm, parts.optimizer, parts.parallel, 2, views)
     return jax.jit(step)(state.params, state.opt_state, samples, jax.random.key(6), 1.0)
 
   params, _, losses, steps = learn(None)
