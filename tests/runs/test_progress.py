@@ -18,7 +18,7 @@ def test_progress__bar_shows_iterations_utilization_speed_and_time_left(capsys):
   out = capsys.readouterr().out
   # Four iterations in 40 s leave six at 10 s each: one minute, well inside the budget.
   assert "iter 4/10" in out
-  assert "util 0.812  212 dec/s  left 0:01:00" in out
+  assert "return 0.812  212 dec/s  left 0:01:00" in out
   assert "eval greedy 0.931 +- 0.002  search 0.980 +- 0.001" in out
 
 

@@ -1,4 +1,4 @@
-"""Console progress: a bar with iteration, utilization and time left; one line per evaluation."""
+"""Console progress: a bar with iteration, mean rollout return and time left; eval lines."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Progress:
     per_iter = elapsed / max(iteration, 1)
     left = min((self._total - iteration) * per_iter, self._budget - elapsed)
     status = (
-      f"util {record['rollout/avg_return']:.3f}  "
+      f"return {record['rollout/avg_return']:.3f}  "
       f"{record['decisions_per_second']:.0f} dec/s  left {_clock(left)}"
     )
     self._bar.update(self._task, completed=iteration, status=status)
