@@ -6,7 +6,7 @@ import shutil
 import jax
 import pytest
 
-from searchdistill.cli import main
+from searchdistill.cli import _parse, main
 from tests import golden
 from tests.helpers import cli
 
@@ -39,6 +39,23 @@ def test_cli__bad_input_gets_one_clear_message(tmp_path, capsys, argv, message):
   assert message in err
   assert "Traceback" not in err
   assert not out.exists()  # Nothing was created for a rejected run.
+
+
+def test_cli__overrides_are_taken_on_either_side_of_the_options():
+  args = _parse(["train", "num_actors=2", "--out", "r=1", "minutes=0.5", "--seed", "3"])
+  assert args.overrides == ["num_actors=2", "minutes=0.5"]
+  assert (args.out, args.seed) == ("r=1", 3)
+
+
+@pytest.mark.parametrize(
+  "argv, rejected",
+  [(["eval", "run", "seed=1"], "seed=1"), (["train", "a=1", "--bogus", "b=2"], "--bogus")],
+)
+def test_cli__a_token_no_command_takes_is_rejected(capsys, argv, rejected):
+  with pytest.raises(SystemExit) as exit_info:
+    _parse(argv)
+  assert exit_info.value.code == 2
+  assert f"unrecognized arguments: {rejected}" in capsys.readouterr().err
 
 
 _cli = cli

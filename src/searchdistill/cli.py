@@ -241,8 +241,22 @@ def _run_compare(args) -> int:
   return 0
 
 
+def _parse(argv) -> argparse.Namespace:
+  """Parses `argv`, taking `key=value` overrides on either side of the options (argparse alone
+  rejects `train a=1 --out R b=2`, whose second override follows an option)."""
+  parser = _parser()
+  args, rest = parser.parse_known_args(argv)
+  overrides = [token for token in rest if "=" in token and not token.startswith("-")]
+  unknown = [token for token in rest if token not in overrides]
+  if unknown or (overrides and "overrides" not in vars(args)):
+    parser.error(f"unrecognized arguments: {' '.join(unknown or overrides)}")
+  if overrides:
+    args.overrides = args.overrides + overrides
+  return args
+
+
 def main(argv=None) -> int:
-  args = _parser().parse_args(argv)
+  args = _parse(argv)
   _enable_compilation_cache()
   from searchdistill.envs.capabilities import EnvError
   from searchdistill.loop.run import NonFiniteError
